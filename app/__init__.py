@@ -1,0 +1,1 @@
+"""The Streamlit leaderboard app (installed as ``arena.app``; see issue 8)."""

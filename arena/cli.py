@@ -1,0 +1,342 @@
+"""The ``arena`` command line.
+
+Imports stay light at module level (click, the plugin host, SQLAlchemy): torch is imported only
+by commands that train or time something, so ``arena --help``, ``arena list`` and
+``arena plugins`` stay fast and work even where torch cannot be imported.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from arena.errors import ArenaError
+
+RUN_KEY_PREFIX = "b2:"
+
+
+class UserError(click.ClickException):
+    """Bad input: one line on stderr, exit status 2, no traceback."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+class ArenaGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ArenaError as exc:
+            raise UserError(str(exc)) from None
+
+
+def _host() -> Any:
+    from arena.host import get_host
+
+    return get_host()
+
+
+def _open(db: str | None, write: bool = False) -> Any:
+    from arena.store import open_store
+
+    return open_store(db, write=write)
+
+
+db_option = click.option("--db", "db", metavar="URL", default=None,
+                         help="SQLAlchemy URL of the store [env ARENA_DB; default sqlite:///leaderboard.db].")
+
+
+@click.group(cls=ArenaGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rnn-arena", prog_name="arena")
+def cli() -> None:
+    """arena: train and compare recurrent cells reproducibly, across seeds, into one SQL store.
+
+    \b
+    arena run --model gru,lstm --task copy --preset smoke --seeds 0-1
+    arena leaderboard
+    """
+
+
+# -- run ----------------------------------------------------------------------------------
+@cli.command()
+@click.option("--model", "-m", "models", required=True, multiple=True, help="Cell name(s), comma separated.")
+@click.option("--task", "-t", "tasks", required=True, multiple=True, help="Task name(s), comma separated.")
+@click.option("--seeds", default="0-4", show_default=True, help="Seeds: a range 0-4, a list 0,3,7, or one seed.")
+@click.option("--preset", "-p", default=None, help="Task preset (default: each task's default, usually 'standard').")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]) ,
+              help="Where to train; auto picks CUDA when available.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override a training field (lr=0.01), task parameter (task.length=20) or cell option "
+                   "(cell.persistence_init=3). Repeatable.")
+@click.option("--force", is_flag=True, help="Train again even if the run is stored.")
+@click.option("--retry-failed", is_flag=True, help="Train again the runs stored as failed.")
+@click.option("--dry-run", is_flag=True, help="Show the plan and what would be trained; train nothing.")
+@db_option
+def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str | None, device: str,
+        sets: tuple[str, ...], force: bool, retry_failed: bool, dry_run: bool, db: str | None) -> None:
+    """Train cells on tasks for several seeds; skip runs already stored.
+
+    Every run is committed the moment it ends. Ctrl-C keeps all finished runs and marks the
+    interrupted one; running the same command again completes the grid.
+    """
+    from arena.plan import parse_overrides, parse_seeds, plan_runs, split_names
+    from arena.runner import select_runs
+
+    host = _host()
+    specs = plan_runs(host.cells, host.tasks, split_names(models), split_names(tasks), parse_seeds(seeds),
+                      preset, parse_overrides(sets))
+    store = _open(db, write=True)
+    report = select_runs(store, specs, force=force, retry_failed=retry_failed)
+    todo = report.todo
+    click.echo(f"{len(specs)} runs planned: {len(report.skipped)} already stored, "
+               f"{len(report.busy)} running elsewhere, {len(todo)} to train  [{store.url}]", err=True)
+    if dry_run:
+        from arena.tables import render
+
+        click.echo(render([{"key": s.key, "cell": s.cell, "task": s.task, "preset": s.preset, "seed": s.seed,
+                            "action": "train" if s in todo else "skip"} for s in specs]))
+        return
+    if todo:
+        _train(host, store, todo, report, device)
+    _print_results(store, specs)
+    failed = [k for k, st in report.ran.items() if st == "failed"]
+    if report.interrupted:
+        click.echo("Interrupted: finished runs are stored; run the same command again to complete the grid.", err=True)
+        sys.exit(130)
+    if failed:
+        click.echo(f"{len(failed)} run(s) failed; see `arena show {failed[0]}` for the traceback.", err=True)
+        sys.exit(1)
+
+
+def _train(host: Any, store: Any, todo: list[Any], report: Any, device: str) -> None:
+    from arena.runner import execute
+
+    tty = sys.stderr.isatty()
+    with click.progressbar(length=len(todo), label="training", file=sys.stderr, show_eta=True, show_pos=True,
+                           item_show_func=lambda s: s.label() if s is not None else "") as bar:
+        def progress(spec: Any, event: str) -> None:
+            if event == "start":
+                bar.update(0, current_item=spec)
+                return
+            bar.update(1, current_item=spec)
+            if not tty:
+                click.echo(f"  {event:<9} {spec.label()}  {spec.key}", err=True)
+
+        try:
+            execute(host, store, todo, report, device_name=device, progress=progress)
+        except RuntimeError as exc:
+            if "CUDA" in str(exc):
+                raise ArenaError(str(exc)) from None
+            raise
+
+
+def _print_results(store: Any, specs: list[Any]) -> None:
+    from arena.results import leaderboard
+    from arena.tables import render
+
+    keys = {s.key for s in specs}
+    tasks = sorted({s.task for s in specs})
+    rows = []
+    for task in tasks:
+        for row in leaderboard(store, task=task):
+            rows.append(row)
+    # Only the settings this command planned.
+    planned = {(s.task, s.preset, s.cell) for s in specs}
+    rows = [r for r in rows if (r["task"], r["preset"], r["cell"]) in planned]
+    if rows and keys:
+        click.echo(render(rows, ["task", "preset", "setting", "cell", "metric", "mean ± std", "n", "failed",
+                                 "diverged"]))
+
+
+# -- list / show / plugins / sys-info -----------------------------------------------------
+@cli.command(name="list")
+@click.argument("what", type=click.Choice(["cells", "tasks", "executors"]))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_(what: str, fmt: str) -> None:
+    """List installed cells or tasks (never imports torch)."""
+    from arena.tables import render
+
+    host = _host()
+    if what == "cells":
+        rows = [{"name": e.name, "summary": e.info.summary, "options": dict(e.info.options), "plugin": e.plugin}
+                for e in host.cells]
+        cols = ["name", "summary", "plugin"] + (["options"] if fmt == "json" else [])
+    elif what == "tasks":
+        rows = [{"name": e.name, "summary": e.info.summary, "presets": ",".join(e.info.presets),
+                 "main metric": f"{e.info.main_metric} {e.info.metric(e.info.main_metric).arrow}",
+                 "metrics": ",".join(m.name for m in e.info.metrics), "plugin": e.plugin} for e in host.tasks]
+        cols = ["name", "summary", "presets", "main metric", "metrics", "plugin"]
+    else:
+        rows = [{"name": e.name, "summary": e.info.summary, "plugin": e.plugin} for e in host.executors]
+        cols = ["name", "summary", "plugin"]
+    click.echo(render(rows, cols, fmt))
+
+
+@cli.command()
+@click.argument("name")
+@db_option
+def show(name: str, db: str | None) -> None:
+    """Show a cell, a task, or a stored run (by run key or a unique prefix of it)."""
+    host = _host()
+    if name in host.cells:
+        e = host.cells.get(name)
+        _echo_json({"cell": e.name, "plugin": e.plugin, "factory": e.factory if isinstance(e.factory, str) else repr(e.factory),
+                    **_info_dict(e.info)})
+        return
+    if name in host.tasks:
+        e = host.tasks.get(name)
+        info = _info_dict(e.info)
+        info["metrics"] = [{"name": m.name, "higher_is_better": m.higher_is_better, "description": m.description}
+                           for m in e.info.metrics]
+        info["presets"] = {k: {"params": dict(p.params), "train": dict(p.train), "description": p.description}
+                           for k, p in e.info.presets.items()}
+        try:
+            info["chance"] = e.load()(**{**e.info.params, **e.info.presets[e.info.default_preset].params}).chance()
+        except Exception as exc:  # noqa: BLE001 - show what we can
+            info["chance"] = f"unavailable: {exc}"
+        _echo_json({"task": e.name, "plugin": e.plugin, **info})
+        return
+    if not name.startswith(RUN_KEY_PREFIX):
+        from arena.registry import suggest
+
+        raise ArenaError(f"no cell, task or run key {name!r}." + suggest(name, host.cells.names() + host.tasks.names()))
+    store = _open(db)
+    keys = store.find_keys(name)
+    if not keys:
+        raise ArenaError(f"no run with key {name!r} in {store.url}")
+    if len(keys) > 1:
+        raise ArenaError(f"run key prefix {name!r} is ambiguous: {', '.join(keys)}")
+    from arena.results import export_runs
+
+    run_ = next(r for r in export_runs(store) if r["key"] == keys[0])
+    run_["curves"] = store.curves(keys[0])
+    run_["reproduce"] = reproduce_command(host, run_)
+    _echo_json(run_)
+
+
+def reproduce_command(host: Any, run_: dict[str, Any]) -> str:
+    """The `arena run` command that makes this run again (same key)."""
+    parts = ["arena run", f"--model {run_['cell']}", f"--task {run_['task']}", f"--preset {run_['preset']}",
+             f"--seeds {run_['seed']}"]
+    from arena.contracts import TrainConfig
+    from arena.keys import canonical_json
+
+    if run_["task"] in host.tasks and run_["cell"] in host.cells:
+        tinfo = host.tasks.get(run_["task"]).info
+        preset = tinfo.presets.get(run_["preset"])
+        base_params = {**tinfo.params, **(preset.params if preset else {})}
+        base_train = {**TrainConfig().as_dict(), **(preset.train if preset else {})}
+        cinfo = host.cells.get(run_["cell"]).info
+        for scope, actual, base in (("task", run_["params"], base_params), ("train", run_["train"], base_train),
+                                    ("cell", run_["cell_options"], dict(cinfo.options))):
+            for k in sorted(actual):
+                if canonical_json(actual[k]) != canonical_json(base.get(k)):
+                    parts.append(f"--set {scope}.{k}={json.dumps(actual[k])}")
+    return " ".join(parts)
+
+
+def _info_dict(info: Any) -> dict[str, Any]:
+    import dataclasses
+
+    d = dataclasses.asdict(info)
+    return {k: v for k, v in d.items() if v not in ("", (), {}, None) and k not in ("metrics", "presets")}
+
+
+def _echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def plugins(fmt: str) -> None:
+    """Installed plugins: distribution, version, hooks, what they registered, and load errors."""
+    from arena.tables import render
+
+    host = _host()
+    rows = [r.as_dict() for r in host.plugins.values()]
+    if fmt == "json":
+        _echo_json(rows)
+        return
+    for r in rows:
+        r["registered"] = ", ".join(r["cells"] + r["tasks"] + r["executors"])
+        r["hooks"] = ", ".join(r["hooks"])
+        r["status"] = "ok" if not r["error"] else "ERROR: " + r["error"].replace("\n", "; ")
+    click.echo(render(rows, ["name", "distribution", "version", "hooks", "registered", "status"]))
+
+
+@cli.command(name="sys-info")
+@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]), show_default=True)
+def sys_info(device: str) -> None:
+    """The environment recorded with every run (imports torch)."""
+    from arena.envinfo import environment
+    from arena.training import resolve_device
+
+    try:
+        dev = resolve_device(device)
+    except RuntimeError as exc:
+        raise ArenaError(str(exc)) from None
+    _echo_json(environment(str(dev), _host().versions()))
+
+
+# -- results ------------------------------------------------------------------------------
+@cli.command()
+@click.option("--task", "-t", default=None, help="Only this task.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
+              show_default=True)
+@db_option
+def leaderboard(task: str | None, fmt: str, db: str | None) -> None:
+    """Mean ± std and n of each task's main test metric, per cell and task setting."""
+    from arena.results import leaderboard as board
+    from arena.tables import render
+
+    store = _open(db)
+    rows = board(store, task=task)
+    if not rows:
+        click.echo(f"No runs{' for task ' + repr(task) if task else ''} in {store.url}.", err=True)
+        return
+    cols = ["task", "preset", "setting", "cell", "metric", "mean ± std", "n", "failed", "diverged"]
+    if fmt in ("json", "csv"):
+        cols = ["task", "preset", "setting", "cell", "metric", "mean", "std", "n", "failed", "diverged"]
+    click.echo(render(rows, cols, fmt))
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of stdout.")
+@db_option
+def export(fmt: str, output: str | None, db: str | None) -> None:
+    """Every stored run (config, status, final test metrics, environment, timing)."""
+    from arena.results import export_runs, flatten
+    from arena.tables import render
+
+    runs = export_runs(_open(db))
+    if fmt == "json":
+        text = json.dumps(runs, indent=2, default=str, ensure_ascii=False)
+    else:
+        flat = [flatten(r) for r in runs]
+        cols: list[str] = []
+        for r in flat:
+            cols.extend(c for c in r if c not in cols)
+        text = render(flat, cols, "csv")
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    else:
+        click.echo(text)
+
+
+def build_cli() -> click.Group:
+    """The command group with every plugin's commands added."""
+    from arena.host import get_host
+
+    get_host().register_commands(cli)
+    return cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    build_cli().main(args=argv, prog_name="arena")

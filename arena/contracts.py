@@ -1,0 +1,140 @@
+"""Plain data that describes cells, tasks, presets and training (no torch here).
+
+These objects are what `arena list`, `arena show` and the run keys are made of, so they must
+be cheap to import and to serialise.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+INPUT_KINDS = ("tokens", "features")
+OUTPUT_KINDS = ("classes", "regression")
+READOUTS = ("last", "every")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric a task reports; ``higher_is_better`` gives its direction everywhere."""
+
+    name: str
+    higher_is_better: bool
+    description: str = ""
+
+    @property
+    def arrow(self) -> str:
+        return "↑" if self.higher_is_better else "↓"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named setting of a task: its parameters and the training configuration to use.
+
+    ``train`` holds overrides of :class:`TrainConfig` fields (hidden size, epochs, lr, ...).
+    """
+
+    params: Mapping[str, Any] = field(default_factory=dict)
+    train: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CellInfo:
+    """What a cell is: a one-line summary, its reference, its equation and its options.
+
+    ``options`` maps each constructor option to its default; `--set cell.NAME=value` may only
+    set these. ``capabilities`` names what the implementation offers, e.g. ``"step"``
+    (O(1) recurrent inference) or ``"parallel-scan"``. Bump ``version`` whenever the cell's
+    computation changes, so stored results of the old computation are not reused.
+    """
+
+    summary: str
+    reference: str = ""
+    equation: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    capabilities: tuple[str, ...] = ()
+    notes: str = ""
+    version: str = "1"
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What a task is: its data interface, metrics and presets.
+
+    ``metrics`` lists every metric with its direction and ``main_metric`` names the one the
+    leaderboard ranks by. ``params`` maps each task parameter to its default; presets may
+    only set known parameters. Bump ``version`` whenever the data or metrics change.
+    """
+
+    summary: str
+    input_kind: str
+    output_kind: str
+    readout: str
+    metrics: tuple[Metric, ...]
+    main_metric: str
+    params: Mapping[str, Any]
+    presets: Mapping[str, Preset]
+    reference: str = ""
+    version: str = "1"
+    default_preset: str = "standard"
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        if self.input_kind not in INPUT_KINDS:
+            raise ValueError(f"input_kind must be one of {INPUT_KINDS}, not {self.input_kind!r}")
+        if self.output_kind not in OUTPUT_KINDS:
+            raise ValueError(f"output_kind must be one of {OUTPUT_KINDS}, not {self.output_kind!r}")
+        if self.readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, not {self.readout!r}")
+        names = [m.name for m in self.metrics]
+        if self.main_metric not in names:
+            raise ValueError(f"main_metric {self.main_metric!r} is not among the metrics {names}")
+        for pname, preset in self.presets.items():
+            unknown = set(preset.params) - set(self.params)
+            if unknown:
+                raise ValueError(f"preset {pname!r} sets unknown parameters {sorted(unknown)}")
+            bad = set(preset.train) - set(TrainConfig.field_names())
+            if bad:
+                raise ValueError(f"preset {pname!r} sets unknown training fields {sorted(bad)}")
+
+    def metric(self, name: str) -> Metric:
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The one training loop's settings; every field is part of the run key.
+
+    Adam (or AdamW) with gradient-norm clipping, early stopping on the validation ``monitor``
+    metric (default: the task's main metric) with ``patience`` epochs, optional ReduceLROnPlateau on it (``plateau_patience`` > 0).
+    ``dropout`` is applied by the host to the encoder output and to the cell output.
+    """
+
+    hidden: int = 128
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    clip: float = 1.0
+    patience: int = 10
+    plateau_patience: int = 0
+    plateau_factor: float = 0.5
+    dropout: float = 0.0
+    #: Validation metric for early stopping and checkpoint choice; "" means the main metric.
+    monitor: str = ""
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def field_types(cls) -> dict[str, type]:
+        return {f.name: type(f.default) for f in dataclasses.fields(cls)}
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

@@ -1,0 +1,58 @@
+"""The host's model: the task's encoder, the cell, the task's readout head.
+
+    tokens:   u = Dropout(Embedding(x))        features: u = Dropout(x)
+    y = Dropout(cell(u))                        readout "last": head(y[:, -1])
+                                                readout "every": head(y)  (every step)
+
+Every cell is wrapped the same way, so a comparison measures the recurrence alone.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from arena.cell import Cell
+from arena.contracts import TrainConfig
+from arena.task import Task
+
+
+class SequenceModel(nn.Module):
+    def __init__(self, encoder: nn.Module, cell: Cell, head: nn.Module, readout: str, dropout: float) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.cell = cell
+        self.head = head
+        self.readout = readout
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        u = self.drop(self.encoder(x))
+        y, _ = self.cell(u)
+        if self.readout == "last":
+            y = y[:, -1]
+        return self.head(self.drop(y))
+
+
+def build_encoder(task: Task, dim: int) -> tuple[nn.Module, int]:
+    """Embedding of width ``dim`` for tokens, identity for features; returns (module, width)."""
+    custom = getattr(task, "build_encoder", None)
+    if custom is not None:
+        return custom(dim)
+    if task.info.input_kind == "tokens":
+        return nn.Embedding(task.input_size, dim, padding_idx=task.padding_idx), dim
+    return nn.Identity(), task.input_size
+
+
+def build_model(task: Task, cell_factory: Any, cell_options: Mapping[str, Any], train: TrainConfig) -> SequenceModel:
+    encoder, width = build_encoder(task, train.hidden)
+    cell = cell_factory(width, train.hidden, **cell_options)
+    if not isinstance(cell, Cell):
+        raise TypeError(f"cell factory {cell_factory!r} returned {type(cell).__name__}, not an arena.Cell")
+    head = nn.Linear(cell.output_size, task.output_size)
+    return SequenceModel(encoder, cell, head, task.info.readout, train.dropout)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

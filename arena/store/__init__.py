@@ -1,0 +1,314 @@
+"""The results store: one SQL database reached through any SQLAlchemy URL.
+
+Default ``sqlite:///leaderboard.db`` in the current directory (``--db URL`` or ``ARENA_DB``
+choose another). SQLite runs in WAL mode with a busy timeout, so readers never block the
+writer and a killed process leaves a consistent file. Every run is written in its own
+transaction the moment it ends: nothing finished is ever lost.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import Engine, create_engine, delete, event, inspect, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from arena.errors import StoreError
+from arena.keys import blake2, canonical_json
+from arena.store import migrations, schema
+from arena.store.schema import FINISHED as FINISHED_STATUSES
+
+DEFAULT_URL = "sqlite:///leaderboard.db"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def default_url() -> str:
+    return os.environ.get("ARENA_DB") or DEFAULT_URL
+
+
+def owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(owner: str | None) -> bool:
+    """Whether the process that marked a run "running" still exists (same host only)."""
+    if not owner or ":" not in owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return True  # cannot tell for another machine; assume it is still working
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sqlite_path(url: str) -> Path | None:
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite":
+        return None
+    db = u.database or ""
+    if db in ("", ":memory:") or db.startswith("file:"):
+        return None
+    return Path(db)
+
+
+def _explain(exc: BaseException, url: str) -> str:
+    msg = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    if "not a database" in msg or "malformed" in msg:
+        return f"the database {url} is corrupt or not an SQLite file ({msg})"
+    if "readonly" in msg or "read-only" in msg:
+        return f"the database {url} is not writable ({msg})"
+    return f"cannot use the database {url}: {msg}"
+
+
+class Store:
+    def __init__(self, url: str, engine: Engine) -> None:
+        self.url = url
+        self.engine = engine
+
+    # -- environments ---------------------------------------------------------------------
+    def save_environment(self, env: Mapping[str, Any]) -> str:
+        env_id = "e:" + blake2(dict(env), size=12)
+        with self._begin() as conn:
+            if conn.execute(select(schema.environments.c.id).where(schema.environments.c.id == env_id)).first():
+                return env_id
+            conn.execute(schema.environments.insert().values(
+                id=env_id, created_at=now(), arena_version=env.get("arena"), python=env.get("python"),
+                torch=env.get("torch"), device=env.get("device"), cpu=env.get("cpu"), gpu=env.get("gpu"),
+                threads=env.get("threads"), git_sha=env.get("git_sha"), data=canonical_json(dict(env)),
+            ))
+        return env_id
+
+    # -- runs -----------------------------------------------------------------------------
+    def statuses(self, keys: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        """key → (status, owner) for the keys that are stored."""
+        keys = list(keys)
+        out: dict[str, tuple[str, str | None]] = {}
+        r = schema.runs.c
+        with self._connect() as conn:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                for row in conn.execute(select(r.key, r.status, r.owner).where(r.key.in_(chunk))):
+                    out[row.key] = (row.status, row.owner)
+        return out
+
+    def start_run(self, spec: Any, *, env_id: str, device: str, main_metric: str,
+                  directions: Mapping[str, bool]) -> None:
+        """Record the run as running (replacing any earlier attempt with the same key)."""
+        with self._begin() as conn:
+            self._delete(conn, spec.key)
+            conn.execute(schema.runs.insert().values(
+                key=spec.key, cell=spec.cell, task=spec.task, preset=spec.preset, seed=spec.seed,
+                status="running", cell_version=spec.cell_version, task_version=spec.task_version,
+                cell_options=canonical_json(spec.cell_options), params=canonical_json(spec.params),
+                train=canonical_json(spec.train), spec=canonical_json(spec.identity()),
+                main_metric=main_metric, directions=canonical_json(dict(directions)),
+                data_seed=str(spec.data_seed), init_seed=str(spec.init_seed), device=device,
+                env_id=env_id, owner=owner_id(), created_at=now(), started_at=now(),
+            ))
+
+    def finish_run(self, key: str, *, status: str, metrics: Mapping[str, Mapping[str, float]] | None = None,
+                   curves: list[Mapping[str, float]] | None = None, error: str | None = None,
+                   **fields: Any) -> None:
+        """Store the outcome of a run in one transaction: row, metrics and curves together."""
+        if status not in schema.STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        with self._begin() as conn:
+            conn.execute(update(schema.runs).where(schema.runs.c.key == key).values(
+                status=status, error=error, finished_at=now(), owner=None, **fields))
+            conn.execute(delete(schema.metrics).where(schema.metrics.c.run_key == key))
+            conn.execute(delete(schema.curves).where(schema.curves.c.run_key == key))
+            rows = [{"run_key": key, "split": split, "name": name, "value": _finite(v)}
+                    for split, values in (metrics or {}).items() for name, v in values.items()]
+            if rows:
+                conn.execute(schema.metrics.insert(), rows)
+            crow = [{"run_key": key, "epoch": int(c["epoch"]), "name": name, "value": _finite(v)}
+                    for c in (curves or []) for name, v in c.items() if name != "epoch"]
+            if crow:
+                conn.execute(schema.curves.insert(), crow)
+
+    def _delete(self, conn: Any, key: str) -> None:
+        conn.execute(delete(schema.metrics).where(schema.metrics.c.run_key == key))
+        conn.execute(delete(schema.curves).where(schema.curves.c.run_key == key))
+        conn.execute(delete(schema.runs).where(schema.runs.c.key == key))
+
+    # -- reading --------------------------------------------------------------------------
+    def runs(self, *, keys: Iterable[str] | None = None, cell: str | None = None, task: str | None = None,
+             statuses: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        r = schema.runs.c
+        q = select(schema.runs).order_by(r.task, r.cell, r.preset, r.seed)
+        if keys is not None:
+            q = q.where(r.key.in_(list(keys)))
+        if cell:
+            q = q.where(r.cell == cell)
+        if task:
+            q = q.where(r.task == task)
+        if statuses is not None:
+            q = q.where(r.status.in_(list(statuses)))
+        with self._connect() as conn:
+            rows = [dict(row._mapping) for row in conn.execute(q)]
+        for row in rows:
+            for col in ("cell_options", "params", "train", "spec", "directions"):
+                row[col] = json.loads(row[col]) if row[col] else {}
+        return rows
+
+    def metrics(self, keys: Iterable[str] | None = None, split: str | None = None) -> dict[str, dict[str, dict[str, float]]]:
+        """run key → split → metric → value."""
+        m = schema.metrics.c
+        q = select(m.run_key, m.split, m.name, m.value)
+        if keys is not None:
+            q = q.where(m.run_key.in_(list(keys)))
+        if split:
+            q = q.where(m.split == split)
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        with self._connect() as conn:
+            for row in conn.execute(q):
+                out.setdefault(row.run_key, {}).setdefault(row.split, {})[row.name] = row.value
+        return out
+
+    def curves(self, key: str) -> list[dict[str, float]]:
+        c = schema.curves.c
+        by_epoch: dict[int, dict[str, float]] = {}
+        with self._connect() as conn:
+            for row in conn.execute(select(c.epoch, c.name, c.value).where(c.run_key == key).order_by(c.epoch)):
+                by_epoch.setdefault(row.epoch, {"epoch": row.epoch})[row.name] = row.value
+        return [by_epoch[e] for e in sorted(by_epoch)]
+
+    def environments(self) -> dict[str, dict[str, Any]]:
+        with self._connect() as conn:
+            return {row.id: json.loads(row.data) for row in conn.execute(select(schema.environments))}
+
+    def find_keys(self, prefix: str) -> list[str]:
+        r = schema.runs.c
+        with self._connect() as conn:
+            return [row[0] for row in conn.execute(select(r.key).where(r.key.like(prefix.replace("%", "") + "%")).limit(5))]
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _connect(self) -> Any:
+        return _Guard(self.engine.connect(), self.url, commit=False)
+
+    def _begin(self) -> Any:
+        return _Guard(self.engine.begin(), self.url, commit=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class _Guard:
+    """Turns driver errors into one-line StoreErrors naming the database."""
+
+    def __init__(self, ctx: Any, url: str, commit: bool) -> None:
+        self.ctx, self.url = ctx, url
+
+    def __enter__(self) -> Any:
+        try:
+            return self.ctx.__enter__()
+        except SQLAlchemyError as exc:
+            raise StoreError(_explain(exc, self.url)) from exc
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            result = self.ctx.__exit__(*exc_info)
+        except SQLAlchemyError as exc:
+            raise StoreError(_explain(exc, self.url)) from exc
+        if exc_info[1] is not None and isinstance(exc_info[1], SQLAlchemyError):
+            raise StoreError(_explain(exc_info[1], self.url)) from exc_info[1]
+        return result
+
+
+def _finite(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if f == f and f not in (float("inf"), float("-inf")) else None
+
+
+def open_store(url: str | None = None, *, write: bool = True) -> Store:
+    """Open (and migrate, when writing) the store at ``url``.
+
+    Raises StoreError with one clear sentence for a bad URL, a missing driver, an unreachable
+    server, a missing or unwritable directory, or a corrupt file. Read-only opens never create
+    or change anything.
+    """
+    url = url or default_url()
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"bad database URL {url!r}: use e.g. sqlite:///leaderboard.db or postgresql://user@host/db") from None
+    path = _sqlite_path(url)
+    if path is not None:
+        if not write and not path.exists():
+            raise StoreError(f"no database at {path} (run `arena run ...` first, or pass --db URL)")
+        if path.exists() and path.is_dir():
+            raise StoreError(f"the database path {path} is a directory")
+        parent = path.resolve().parent
+        if write:
+            if not parent.is_dir():
+                raise StoreError(f"cannot create the database {path}: directory {parent} does not exist")
+            if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+                raise StoreError(f"the database {path} is not writable (check file and directory permissions)")
+        if path.exists() and path.stat().st_size > 0:
+            with open(path, "rb") as fh:
+                if fh.read(16) != b"SQLite format 3\x00":
+                    raise StoreError(f"the database {path} is corrupt or not an SQLite file")
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": 30}
+        if not write and path is not None:
+            url = f"sqlite:///file:{path.resolve()}?mode=ro&uri=true"
+    else:
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = create_engine(url, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise StoreError(f"no database driver for {parsed.drivername!r} ({exc}); install it, e.g. pip install psycopg2-binary") from None
+    except ArgumentError as exc:
+        raise StoreError(f"bad database URL {url!r}: {exc}") from None
+    if parsed.get_backend_name() == "sqlite":
+        _sqlite_pragmas(engine, write)
+    store = Store(parsed.render_as_string(hide_password=True), engine)
+    try:
+        if write:
+            with engine.begin() as conn:
+                migrations.migrate(conn)
+        else:
+            with engine.connect() as conn:
+                if not inspect(conn).has_table("runs"):
+                    raise StoreError(f"{store.url} is not an arena store (it has no runs table)")
+                if migrations.pending(conn):
+                    raise StoreError(f"{store.url} uses an older schema; open it once with a writing command "
+                                     "(e.g. `arena run`) to migrate it")
+                conn.execute(text("SELECT count(*) FROM runs")).scalar()
+    except StoreError:
+        engine.dispose()
+        raise
+    except (SQLAlchemyError, DBAPIError, OSError) as exc:
+        engine.dispose()
+        raise StoreError(_explain(exc, store.url)) from exc
+    return store
+
+
+def _sqlite_pragmas(engine: Engine, write: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout = 30000")
+        cur.execute("PRAGMA foreign_keys = ON")
+        if write:
+            # WAL: readers never block the writer, and a killed writer leaves a consistent file.
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()

@@ -1,0 +1,104 @@
+"""The task contract: data, loss and metrics. A task knows nothing about cells.
+
+A task class sets ``info`` (a :class:`arena.TaskInfo`) and implements:
+
+- ``input_size`` — feature width (``input_kind="features"``) or vocabulary size (``"tokens"``);
+- ``output_size`` — number of classes or regression outputs per readout position;
+- ``generate(n, generator, device)`` — ``n`` samples as a dict of tensors with at least ``x``
+  (``[n, T]`` token ids or ``[n, T, D]`` features) and ``y``, optionally ``mask`` (``[n, T]``,
+  positions that count for loss and metrics when ``readout="every"``), built in whole batches
+  on ``device`` from ``generator`` only, so the same data seed gives the same data;
+- ``evaluate(out, batch)`` — every metric of ``info.metrics`` as floats, from the model's
+  outputs for a whole split;
+- optionally ``loss`` (default: cross-entropy or MSE, masked when a mask is given) and
+  ``chance`` (the score of a model that ignores its input, per metric).
+
+The host composes encoder (embedding or identity), cell and a linear head of ``output_size``,
+applied to the last step (``readout="last"``) or to every step (``readout="every"``).
+
+Torch is imported inside methods, so task modules stay cheap to import.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+
+from arena.contracts import TaskInfo
+
+if TYPE_CHECKING:
+    import torch
+
+SPLITS = ("train", "val", "test")
+
+
+class Task:
+    info: ClassVar[TaskInfo]
+    #: Token id embedded as a fixed zero vector (``Embedding(padding_idx=...)``), or None.
+    padding_idx: ClassVar[int | None] = None
+
+    def __init__(self, **params: Any) -> None:
+        unknown = set(params) - set(self.info.params)
+        if unknown:
+            raise ValueError(f"unknown parameters {sorted(unknown)} for task; known: {sorted(self.info.params)}")
+        self.params: dict[str, Any] = {**self.info.params, **params}
+        self.validate()
+
+    # -- contract -------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Raise ValueError for parameter values that make no sense."""
+
+    @property
+    def input_size(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def output_size(self) -> int:
+        raise NotImplementedError
+
+    def generate(self, n: int, generator: "torch.Generator", device: "torch.device") -> dict[str, "torch.Tensor"]:
+        raise NotImplementedError
+
+    def evaluate(self, out: "torch.Tensor", batch: Mapping[str, "torch.Tensor"]) -> dict[str, float]:
+        raise NotImplementedError
+
+    def chance(self) -> dict[str, float]:
+        """Score of an input-blind predictor for each metric where it is defined."""
+        return {}
+
+    # -- data -----------------------------------------------------------------------------
+    def split_size(self, split: str) -> int:
+        return int(self.params[f"n_{split}"])
+
+    def fresh_train_data(self) -> bool:
+        """Whether training data is drawn anew every epoch (the reference's regime)."""
+        return bool(self.params.get("fresh", False))
+
+    def data(self, split: str, *, seed: int, epoch: int, device: "torch.device") -> dict[str, "torch.Tensor"]:
+        """The samples of one split; ``seed`` is the run's data seed, the same for every cell."""
+        import torch
+
+        from arena.keys import derive_seed
+
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}")
+        draw = epoch if (split == "train" and self.fresh_train_data()) else 0
+        gen = torch.Generator(device=device)
+        gen.manual_seed(derive_seed("split", seed, split, draw) % (2**63))
+        return self.generate(self.split_size(split), gen, device)
+
+    # -- loss -----------------------------------------------------------------------------
+    def loss(self, out: "torch.Tensor", batch: Mapping[str, "torch.Tensor"]) -> "torch.Tensor":
+        """Cross-entropy (classes) or MSE (regression), over ``mask`` positions when given."""
+        import torch.nn.functional as F
+
+        y = batch["y"]
+        mask = batch.get("mask")
+        if self.info.output_kind == "classes":
+            if mask is not None:
+                m = mask.bool()
+                return F.cross_entropy(out[m], y[m])
+            return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+        pred = out.reshape(y.shape)
+        if mask is not None:
+            m = mask.bool()
+            return F.mse_loss(pred[m], y[m])
+        return F.mse_loss(pred, y)
