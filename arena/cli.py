@@ -128,6 +128,8 @@ def _train(host: Any, store: Any, todo: list[Any], report: Any, device: str) -> 
 
         try:
             execute(host, store, todo, report, device_name=device, progress=progress)
+        except KeyboardInterrupt:  # between runs: nothing to mark, every finished run is stored
+            report.interrupted = True
         except RuntimeError as exc:
             if "CUDA" in str(exc):
                 raise ArenaError(str(exc)) from None

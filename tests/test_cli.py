@@ -1,0 +1,129 @@
+"""The command line as a user meets it: real store, real training on smoke presets."""
+import json
+import sqlite3
+
+import pytest
+
+from .conftest import run_arena
+
+SMOKE = ("--preset", "smoke", "--set", "epochs=1")
+
+
+def test_grid_stores_runs_and_a_second_call_trains_nothing(arena, tmp_path):
+    res = arena("run", "--model", "gru,lstm", "--task", "copy", "--seeds", "0-1", *SMOKE)
+    assert "4 to train" in res.stderr
+    assert "token_acc ↑" in res.stdout and "gru" in res.stdout and "lstm" in res.stdout
+    con = sqlite3.connect(tmp_path / "leaderboard.db")  # the default store in the current directory
+    assert con.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall() == [("done", 4)]
+    res = arena("run", "--model", "gru,lstm", "--task", "copy", "--seeds", "0-1", *SMOKE)
+    assert "4 already stored" in res.stderr and "0 to train" in res.stderr
+    res = arena("run", "--model", "gru", "--task", "copy", "--seeds", "0", *SMOKE, "--force")
+    assert "1 to train" in res.stderr
+
+
+def test_forced_rerun_gives_identical_test_metrics(arena, db_url):
+    args = ("run", "-m", "rnn", "-t", "adding", "--seeds", "3", *SMOKE, "--db", db_url)
+    arena(*args)
+    first = arena.json("export", "--db", db_url)[0]["metrics"]
+    arena(*args, "--force")
+    assert arena.json("export", "--db", db_url)[0]["metrics"] == first
+
+
+def test_export_leaderboard_and_show(arena, db_url):
+    arena("run", "-m", "gru", "-t", "adding", "--seeds", "0-1", *SMOKE, "--db", db_url)
+    runs = arena.json("export", "--db", db_url)
+    assert len(runs) == 2
+    for r in runs:
+        assert {"key", "cell", "task", "preset", "params", "seed", "status", "metrics", "environment",
+                "duration_s"} <= set(r)
+        assert r["status"] == "done" and set(r["metrics"]) == {"mse", "mae", "solved"}
+        assert r["environment"]["torch"] and r["environment"]["device"] == "cpu"
+    csv_text = arena("export", "--format", "csv", "--db", db_url).stdout
+    assert csv_text.splitlines()[0].startswith("key,cell,task") and "test_mse" in csv_text.splitlines()[0]
+    board = arena.json("leaderboard", "--format", "json", "--db", db_url)
+    assert board == [{**board[0], "task": "adding", "cell": "gru", "n": 2, "failed": 0, "diverged": 0}]
+    assert board[0]["mean"] == pytest.approx(sum(r["metrics"]["mse"] for r in runs) / 2)
+    md = arena("leaderboard", "--format", "markdown", "--db", db_url).stdout
+    assert md.startswith("| task |") and "mse ↓" in md
+    shown = arena.json("show", runs[0]["key"][:10], "--db", db_url)
+    assert shown["key"] == runs[0]["key"] and len(shown["curves"]) == 1
+    assert shown["reproduce"] == (f"arena run --model gru --task adding --preset smoke --seeds {shown['seed']} "
+                                  "--set train.epochs=1")
+
+
+def test_list_show_and_plugins(arena):
+    assert "copy" in arena("list", "tasks").stdout
+    cells = {c["name"] for c in arena.json("list", "cells", "--format", "json")}
+    assert {"gru", "lstm", "rnn"} <= cells
+    task = arena.json("show", "copy")
+    assert task["main_metric"] == "token_acc" and task["chance"]["token_acc"] == pytest.approx(1 / 8)
+    assert "smoke" in task["presets"] and "standard" in task["presets"]
+    plugins = {p["name"]: p for p in arena.json("plugins", "--format", "json")}
+    assert plugins["builtin-cells"]["cells"] == ["gru", "lstm", "rnn"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (("run", "-m", "gruu", "-t", "copy"), "unknown cell 'gruu'. Did you mean 'gru'"),
+    (("run", "-m", "gru", "-t", "coppy"), "unknown task 'coppy'. Did you mean 'copy'"),
+    (("run", "-m", "gru", "-t", "copy", "--seeds", "5-1"), "bad seed range"),
+    (("run", "-m", "gru", "-t", "copy", "--preset", "huge"), "has no preset 'huge'"),
+    (("run", "-m", "gru", "-t", "copy", "--set", "nope=1"), "unknown --set key 'nope'"),
+    (("run", "-m", "gru", "-t", "copy", "--set", "cell.hidden=3"), "unknown cell option 'hidden'"),
+    (("show", "nothing"), "no cell, task or run key 'nothing'"),
+])
+def test_bad_input_is_one_line_and_exit_2(arena, args, message):
+    res = arena(*args, ok=False)
+    assert res.exit_code == 2
+    assert message in res.stderr
+    assert "Traceback" not in res.output
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_bad_databases_are_refused_without_damage(arena, tmp_path):
+    bad = tmp_path / "bad.db"
+    bad.write_text("garbage")
+    for args in (("run", "-m", "gru", "-t", "copy", *SMOKE), ("leaderboard",), ("export",)):
+        res = arena(*args, "--db", f"sqlite:///{bad}", ok=False)
+        assert res.exit_code == 2 and "corrupt or not an SQLite file" in res.stderr
+    assert bad.read_text() == "garbage"
+    res = arena("leaderboard", "--db", f"sqlite:///{tmp_path}/absent.db", ok=False)
+    assert res.exit_code == 2 and "no database" in res.stderr
+    assert not (tmp_path / "absent.db").exists()
+    res = arena("run", "-m", "gru", "-t", "copy", *SMOKE, "--db", "postgresql://nobody@127.0.0.1:1/x", ok=False)
+    assert res.exit_code == 2 and "Error: " in res.stderr
+
+
+def test_arena_db_environment_variable(arena, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARENA_DB", f"sqlite:///{tmp_path / 'env.db'}")
+    arena("run", "-m", "gru", "-t", "adding", "--seeds", "0", *SMOKE)
+    assert (tmp_path / "env.db").exists() and not (tmp_path / "leaderboard.db").exists()
+
+
+def test_failed_run_is_stored_with_traceback_and_retried_on_request(arena, db_url):
+    # A hidden size of 0 makes torch raise inside the run: stored as failed, grid goes on.
+    res = arena("run", "-m", "gru,lstm", "-t", "adding", "--seeds", "0", *SMOKE, "--set", "hidden=0",
+                "--db", db_url, ok=False)
+    assert res.exit_code == 1 and "2 run(s) failed" in res.stderr
+    runs = arena.json("export", "--db", db_url)
+    assert [r["status"] for r in runs] == ["failed", "failed"]
+    assert "Traceback" in runs[0]["error"]
+    res = arena("run", "-m", "gru,lstm", "-t", "adding", "--seeds", "0", *SMOKE, "--set", "hidden=0",
+                "--db", db_url, ok=False)
+    assert "0 to train" in res.stderr
+    res = arena("run", "-m", "gru", "-t", "adding", "--seeds", "0", *SMOKE, "--set", "hidden=0",
+                "--retry-failed", "--db", db_url, ok=False)
+    assert "1 to train" in res.stderr
+
+
+def test_dry_run_trains_nothing(arena, db_url):
+    res = arena("run", "-m", "gru", "-t", "copy", "--seeds", "0-2", *SMOKE, "--dry-run", "--db", db_url)
+    assert res.stdout.count("train") >= 3
+    assert arena.json("export", "--db", db_url) == []
+
+
+@pytest.mark.slow
+def test_console_script_end_to_end(tmp_path):
+    res = run_arena("run", "--model", "gru", "--task", "copy", "--preset", "smoke", "--seeds", "0", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    res = run_arena("leaderboard", "--format", "json", cwd=tmp_path)
+    assert json.loads(res.stdout)[0]["n"] == 1

@@ -1,0 +1,33 @@
+"""The README's commands are the ones CI runs, and every hook is documented."""
+import re
+from pathlib import Path
+
+from arena import hookspecs
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def readme_commands() -> list[str]:
+    text = (REPO / "README.md").read_text()
+    setup = text.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.+?)\n```", setup, flags=re.S)
+
+
+def test_readme_has_the_two_setup_commands():
+    run_cmd, test_cmd = readme_commands()
+    assert "pip install torch==2.13.0" in run_cmd and "arena run --model gru --task copy" in run_cmd
+    assert 'pip install -e ".[test]"' in test_cmd and "python -m pytest" in test_cmd
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (REPO / ".ci" / "run").read_text()
+    _, test_cmd = readme_commands()
+    for step in test_cmd.split(" && "):
+        if step.startswith("python3 -m venv"):
+            continue
+        assert step.strip() in ci, f"{step!r} from the README is not in .ci/run"
+
+
+def test_every_hook_has_a_docstring():
+    for name in hookspecs.HOOK_NAMES:
+        assert getattr(hookspecs, name).__doc__.strip()

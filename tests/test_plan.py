@@ -1,0 +1,66 @@
+import pytest
+
+from arena.errors import ArenaError, UnknownNameError
+from arena.host import get_host
+from arena.plan import parse_overrides, parse_seeds, plan_runs
+
+
+@pytest.mark.parametrize("text, seeds", [("0-4", [0, 1, 2, 3, 4]), ("3", [3]), ("0,2,7", [0, 2, 7]),
+                                         ("0-1,5", [0, 1, 5]), ("1,1,2", [1, 2])])
+def test_parse_seeds(text, seeds):
+    assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["4-0", "a", "0-", "-1", "1.5", ""])
+def test_bad_seeds_are_refused(text):
+    with pytest.raises(ArenaError):
+        parse_seeds(text)
+
+
+def plan(cells=("gru",), tasks=("copy",), seeds=(0,), preset="smoke", sets=()):
+    host = get_host()
+    return plan_runs(host.cells, host.tasks, list(cells), list(tasks), list(seeds), preset, parse_overrides(sets))
+
+
+def test_grid_is_tasks_by_cells_by_seeds_with_preset_values():
+    specs = plan(cells=("gru", "lstm"), tasks=("copy", "adding"), seeds=(0, 1))
+    assert len(specs) == 8 and len({s.key for s in specs}) == 8
+    copy = next(s for s in specs if s.task == "copy")
+    assert copy.params["length"] == 3 and copy.train["hidden"] == 32  # from the smoke preset
+
+
+def test_data_seed_is_shared_by_cells_and_init_seed_is_not():
+    gru, lstm = plan(cells=("gru", "lstm"))
+    assert gru.data_seed == lstm.data_seed
+    assert gru.init_seed != lstm.init_seed
+    (other_seed,) = plan(cells=("gru",), seeds=(1,))
+    assert other_seed.data_seed != gru.data_seed
+
+
+def test_overrides_go_to_their_scope_and_are_typed():
+    (s,) = plan(sets=("lr=1", "task.length=4", "train.epochs=2"))
+    assert s.train["lr"] == 1.0 and isinstance(s.train["lr"], float)
+    assert s.params["length"] == 4 and s.train["epochs"] == 2
+    (a,) = plan(sets=("lr=1",))
+    (b,) = plan(sets=("lr=1.0",))
+    assert a.key == b.key
+
+
+def test_unknown_and_bad_overrides_are_clear():
+    with pytest.raises(UnknownNameError, match="Did you mean 'length'"):
+        plan(sets=("lenght=3",))
+    with pytest.raises(ArenaError, match="expected int"):
+        plan(sets=("task.length=abc",))
+    with pytest.raises(ArenaError, match="key=value"):
+        plan(sets=("length",))
+    with pytest.raises(ArenaError, match="length ≥ 1"):
+        plan(sets=("task.length=0",))
+
+
+def test_unknown_names_suggest_close_ones():
+    with pytest.raises(UnknownNameError, match="Did you mean 'gru'"):
+        plan(cells=("gruu",))
+    with pytest.raises(UnknownNameError, match="Did you mean 'copy'"):
+        plan(tasks=("cpy",))
+    with pytest.raises(UnknownNameError, match="no preset 'smok'.*'smoke'"):
+        plan(preset="smok")
