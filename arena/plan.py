@@ -80,11 +80,54 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def split_names(text: str | Iterable[str]) -> list[str]:
-    items = text.split(",") if isinstance(text, str) else [t for s in text for t in s.split(",")]
-    names = [t.strip() for t in items if t.strip()]
+    """Split ``"a,b[k=1,2],c"`` on the commas that are outside brackets."""
+    texts = [text] if isinstance(text, str) else list(text)
+    names: list[str] = []
+    for t in texts:
+        depth, cur = 0, ""
+        for ch in t:
+            depth += (ch == "[") - (ch == "]")
+            if depth < 0:
+                raise ArenaError(f"unbalanced brackets in {t!r}")
+            if ch == "," and depth == 0:
+                names.append(cur.strip())
+                cur = ""
+            else:
+                cur += ch
+        if depth:
+            raise ArenaError(f"unbalanced brackets in {t!r}")
+        names.append(cur.strip())
+    names = [n for n in names if n]
     if not names:
         raise ArenaError("no name given")
     return list(dict.fromkeys(names))
+
+
+def parse_sweep(text: str) -> tuple[str, dict[str, list[Any]]]:
+    """``"interference[n_distractors=10,25;n_pairs=5]"`` → name and the values of each key.
+
+    Keys are separated by ``;``, values by ``,``; the runs cover every combination.
+    """
+    m = re.fullmatch(r"\s*([^\[\]\s]+)\s*(?:\[(.*)\])?\s*", text)
+    if not m:
+        raise ArenaError(f"bad name {text!r}: use NAME or NAME[key=v1,v2;other=v3]")
+    name, body = m.group(1), m.group(2)
+    sweep: dict[str, list[Any]] = {}
+    if body is not None:
+        for part in body.split(";"):
+            key, sep, values = part.partition("=")
+            key = key.strip()
+            if not sep or not key or not values.strip():
+                raise ArenaError(f"bad sweep {part!r} in {text!r}: use key=v1,v2,...")
+            sweep[key] = [parse_value(v.strip()) for v in values.split(",") if v.strip()]
+    return name, sweep
+
+
+def _combinations(sweep: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    combos: list[dict[str, Any]] = [{}]
+    for key, values in sweep.items():
+        combos = [{**c, key: v} for c in combos for v in values]
+    return combos
 
 
 def parse_value(text: str) -> Any:
@@ -159,9 +202,25 @@ def plan_runs(
     preset: str | None,
     overrides: Overrides,
 ) -> list[RunSpec]:
-    """Every (task, cell, seed) run, validated before anything is trained."""
-    cell_entries = [cells.get(n) for n in cell_names]
-    task_entries = [tasks.get(n) for n in task_names]
+    """Every (task setting, cell setting, seed) run, validated before anything is trained.
+
+    Names may carry sweeps, ``task[key=v1,v2]`` or ``cell[option=v1,v2]``: one setting per
+    combination of values, which override the preset and ``--set``.
+    """
+    cell_sweeps = [parse_sweep(n) for n in cell_names]
+    task_sweeps = [parse_sweep(n) for n in task_names]
+    cell_entries = [cells.get(n) for n, _ in cell_sweeps]
+    task_entries = [tasks.get(n) for n, _ in task_sweeps]
+    for entry, (_, sweep) in zip(cell_entries, cell_sweeps):
+        for key in sweep:
+            if key not in entry.info.options:
+                raise UnknownNameError(f"cell {entry.name!r} has no option {key!r} to sweep."
+                                       + suggest(key, list(entry.info.options)))
+    for entry, (_, sweep) in zip(task_entries, task_sweeps):
+        for key in sweep:
+            if key not in entry.info.params:
+                raise UnknownNameError(f"task {entry.name!r} has no parameter {key!r} to sweep."
+                                       + suggest(key, list(entry.info.params)))
     train_fields = TrainConfig.field_types()
     defaults = TrainConfig().as_dict()
 
@@ -196,34 +255,39 @@ def plan_runs(
             raise UnknownNameError(f"unknown cell option {key!r} for {', '.join(cell_names)}." + suggest(key, known))
 
     specs: list[RunSpec] = []
-    for t in task_entries:
+    for t, (_, t_sweep) in zip(task_entries, task_sweeps):
         preset_name = preset or t.info.default_preset
         if preset_name not in t.info.presets:
             raise UnknownNameError(f"task {t.name!r} has no preset {preset_name!r}." + suggest(preset_name, list(t.info.presets)))
         p = t.info.presets[preset_name]
-        params = {**t.info.params, **p.params}
+        base_params = {**t.info.params, **p.params}
         for k, v in overrides.task.items():
-            if k in params:
-                params[k] = coerce(v, t.info.params[k], f"task parameter {t.name}.{k}")
+            if k in base_params:
+                base_params[k] = coerce(v, t.info.params[k], f"task parameter {t.name}.{k}")
         train = {**defaults, **p.train}
         for k, v in overrides.train.items():
             train[k] = coerce(v, defaults[k], f"training field {k}")
         if train["monitor"] and train["monitor"] not in {m.name for m in t.info.metrics}:
             raise UnknownNameError(f"task {t.name!r} has no metric {train['monitor']!r} to monitor."
                                    + suggest(train["monitor"], [m.name for m in t.info.metrics]))
-        _check_task_params(t, params)
-        for c in cell_entries:
-            options = dict(c.info.options)
-            for k, v in overrides.cell.items():
-                if k in options:
-                    options[k] = coerce(v, c.info.options[k], f"cell option {c.name}.{k}")
-            for seed in seeds:
-                specs.append(RunSpec(
-                    cell=c.name, cell_version=c.info.version, cell_options=options,
-                    task=t.name, task_version=t.info.version, preset=preset_name,
-                    params=params, train=train, seed=seed,
-                ))
-    return specs
+        for t_combo in _combinations(t_sweep):
+            params = dict(base_params)
+            for k, v in t_combo.items():
+                params[k] = coerce(v, t.info.params[k], f"task parameter {t.name}.{k}")
+            _check_task_params(t, params)
+            for c, (_, c_sweep) in zip(cell_entries, cell_sweeps):
+                for c_combo in _combinations(c_sweep):
+                    options = dict(c.info.options)
+                    for k, v in {**overrides.cell, **c_combo}.items():
+                        if k in options:
+                            options[k] = coerce(v, c.info.options[k], f"cell option {c.name}.{k}")
+                    for seed in seeds:
+                        specs.append(RunSpec(
+                            cell=c.name, cell_version=c.info.version, cell_options=options,
+                            task=t.name, task_version=t.info.version, preset=preset_name,
+                            params=params, train=train, seed=seed,
+                        ))
+    return list({s.key: s for s in specs}.values())
 
 
 def _check_task_params(entry: Any, params: dict[str, Any]) -> None:

@@ -34,6 +34,9 @@ class Task:
     info: ClassVar[TaskInfo]
     #: Token id embedded as a fixed zero vector (``Embedding(padding_idx=...)``), or None.
     padding_idx: ClassVar[int | None] = None
+    #: Inputs come from a finite set (tokens, bits), so a training sample could repeat a
+    #: validation or test sample; such samples are dropped from training (held out for real).
+    discrete_inputs: ClassVar[bool | None] = None
 
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(self.info.params)
@@ -83,7 +86,40 @@ class Task:
         draw = epoch if (split == "train" and self.fresh_train_data()) else 0
         gen = torch.Generator(device=device)
         gen.manual_seed(derive_seed("split", seed, split, draw) % (2**63))
-        return self.generate(self.split_size(split), gen, device)
+        n = self.split_size(split)
+        batch = self.generate(n, gen, device)
+        discrete = self.discrete_inputs if self.discrete_inputs is not None else self.info.input_kind == "tokens"
+        if split == "train" and discrete:
+            batch = self._without_held_out(batch, n, gen, seed, device)
+        return batch
+
+    def _without_held_out(self, batch: dict[str, "torch.Tensor"], n: int, gen: "torch.Generator", seed: int,
+                          device: "torch.device") -> dict[str, "torch.Tensor"]:
+        """Drop training samples whose input equals a validation or test input; top up."""
+        import torch
+
+        cache = getattr(self, "_held_out", None)
+        if cache is None or cache[0] != seed:
+            held = set()
+            for split in ("val", "test"):
+                held |= _row_keys(self.data(split, seed=seed, epoch=0, device=device)["x"])
+            cache = (seed, held)
+            self._held_out = cache
+        held = cache[1]
+        parts, have = [], 0
+        for _ in range(100):
+            keep = torch.tensor([k not in held for k in _row_keys(batch["x"], as_list=True)], device=device)
+            part = {k: v[keep] for k, v in batch.items()}
+            parts.append(part)
+            have += int(keep.sum())
+            if have >= n:
+                break
+            batch = self.generate(max(2 * (n - have), 64), gen, device)
+        else:
+            raise ValueError("the task's sample space is too small to hold validation and test data out of training")
+        if len(parts) == 1 and have == n:
+            return parts[0]
+        return {k: torch.cat([p[k] for p in parts])[:n] for k in parts[0]}
 
     # -- loss -----------------------------------------------------------------------------
     def loss(self, out: "torch.Tensor", batch: Mapping[str, "torch.Tensor"]) -> "torch.Tensor":
@@ -102,3 +138,10 @@ class Task:
             m = mask.bool()
             return F.mse_loss(pred[m], y[m])
         return F.mse_loss(pred, y)
+
+
+def _row_keys(x: "torch.Tensor", as_list: bool = False) -> Any:
+    """Bytes of each sample's input, to compare samples exactly."""
+    rows = x.detach().reshape(x.shape[0], -1).cpu().contiguous().numpy()
+    keys = [r.tobytes() for r in rows]
+    return keys if as_list else set(keys)

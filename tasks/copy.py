@@ -47,7 +47,7 @@ INFO = TaskInfo(
     version="1",
     presets={
         "smoke": Preset(
-            params={"length": 3, "delay": 5, "vocab": 4, "n_train": 512, "n_val": 128, "n_test": 128},
+            params={"length": 4, "delay": 5, "vocab": 6, "n_train": 512, "n_val": 128, "n_test": 128},
             train={"hidden": 32, "epochs": 3, "batch_size": 64, "lr": 3e-3, "patience": 3},
             description="seconds on a CPU; for tests and trying things out",
         ),

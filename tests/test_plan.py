@@ -26,7 +26,7 @@ def test_grid_is_tasks_by_cells_by_seeds_with_preset_values():
     specs = plan(cells=("gru", "lstm"), tasks=("copy", "adding"), seeds=(0, 1))
     assert len(specs) == 8 and len({s.key for s in specs}) == 8
     copy = next(s for s in specs if s.task == "copy")
-    assert copy.params["length"] == 3 and copy.train["hidden"] == 32  # from the smoke preset
+    assert copy.params["length"] == 4 and copy.train["hidden"] == 32  # from the smoke preset
 
 
 def test_data_seed_is_shared_by_cells_and_init_seed_is_not():
@@ -64,3 +64,30 @@ def test_unknown_names_suggest_close_ones():
         plan(tasks=("cpy",))
     with pytest.raises(UnknownNameError, match="no preset 'smok'.*'smoke'"):
         plan(preset="smok")
+
+
+def test_sweep_syntax_expands_to_one_setting_per_value():
+    specs = plan(tasks=("adding[seq_len=5,10,20]", "copy"), seeds=(0, 1))
+    adding = [s for s in specs if s.task == "adding"]
+    assert sorted({s.params["seq_len"] for s in adding}) == [5, 10, 20] and len(adding) == 6
+    assert len([s for s in specs if s.task == "copy"]) == 2
+    two_keys = plan(tasks=("copy[length=2,3;delay=1,4]",))
+    assert sorted((s.params["length"], s.params["delay"]) for s in two_keys) == [(2, 1), (2, 4), (3, 1), (3, 4)]
+
+
+def test_split_names_respects_brackets():
+    from arena.plan import split_names
+
+    assert split_names("a,b[k=1,2],c") == ["a", "b[k=1,2]", "c"]
+    assert split_names(["a,b", "b"]) == ["a", "b"]
+    with pytest.raises(ArenaError, match="unbalanced"):
+        split_names("b[k=1,2")
+
+
+def test_bad_sweeps_are_clear():
+    with pytest.raises(UnknownNameError, match="no parameter 'lenght' to sweep"):
+        plan(tasks=("copy[lenght=1,2]",))
+    with pytest.raises(ArenaError, match="use key=v1,v2"):
+        plan(tasks=("copy[length]",))
+    with pytest.raises(ArenaError, match="expected int"):
+        plan(tasks=("copy[length=a]",))

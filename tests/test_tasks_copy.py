@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 
 from arena.tasks.copy import CopyTask
@@ -34,7 +35,7 @@ def test_data_is_deterministic_per_seed_and_split():
     assert not torch.equal(a["x"], task.data("train", seed=8, epoch=0, device=cpu)["x"])
     # Fixed training set unless `fresh`.
     assert torch.equal(a["x"], task.data("train", seed=7, epoch=3, device=cpu)["x"])
-    fresh = CopyTask(length=3, delay=2, vocab=4, n_train=20, fresh=True)
+    fresh = CopyTask(length=3, delay=2, vocab=4, n_train=20, n_val=5, n_test=5, fresh=True)
     assert not torch.equal(fresh.data("train", seed=7, epoch=0, device=cpu)["x"],
                            fresh.data("train", seed=7, epoch=1, device=cpu)["x"])
 
@@ -65,3 +66,16 @@ def test_reference_presets_reproduce_the_repositories():
     assert p["aru"].params["n_train"] + p["aru"].params["n_val"] + p["aru"].params["n_test"] == 20000
     mogru = CopyTask(**{**CopyTask.info.params, **p["mogru"].params})
     assert mogru.seq_len == 151 and mogru.output_size == 17 and mogru.input_size == 18  # MoGRU: (V+2)×H embedding
+
+
+def test_training_never_contains_a_validation_or_test_sample():
+    # 3² = 9 possible sequences; 3 go to validation/test at most, training gets the others only.
+    task = CopyTask(length=2, delay=1, vocab=3, n_train=200, n_val=2, n_test=2)
+    cpu = torch.device("cpu")
+    held = {tuple(r) for s in ("val", "test") for r in task.data(s, seed=1, epoch=0, device=cpu)["x"].tolist()}
+    train = task.data("train", seed=1, epoch=0, device=cpu)
+    assert train["x"].shape[0] == 200
+    assert not held & {tuple(r) for r in train["x"].tolist()}
+    assert torch.equal(train["y"][:, -2:], train["x"][:, :2])  # labels still match their inputs
+    with pytest.raises(ValueError, match="too small"):
+        CopyTask(length=1, delay=1, vocab=2, n_val=50, n_test=50).data("train", seed=0, epoch=0, device=cpu)

@@ -1,0 +1,1 @@
+"""Throughput measurement of cells (the protocol shared by `benchmarks/` and `arena bench`)."""
