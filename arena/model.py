@@ -35,6 +35,18 @@ class SequenceModel(nn.Module):
         return self.head(self.drop(y))
 
 
+class SummedEmbeddings(nn.Module):
+    """Several token streams ``x[..., s]`` embedded separately and added (e.g. token + marker)."""
+
+    def __init__(self, vocab_sizes: list[int], dim: int, padding_idx: int | None = None) -> None:
+        super().__init__()
+        self.tables = nn.ModuleList(
+            nn.Embedding(v, dim, padding_idx=padding_idx if i == 0 else None) for i, v in enumerate(vocab_sizes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return sum(table(x[..., i]) for i, table in enumerate(self.tables))  # type: ignore[return-value]
+
+
 def build_encoder(task: Task, dim: int) -> tuple[nn.Module, int]:
     """Embedding of width ``dim`` for tokens, identity for features; returns (module, width)."""
     custom = getattr(task, "build_encoder", None)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from arena import Metric, Preset, Task, TaskInfo, hookimpl
+from arena.metrics import masked_classification
 
 PARAMS: dict[str, Any] = {
     "length": 10,  # L, symbols to remember
@@ -121,16 +122,7 @@ class CopyTask(Task):
         return F.cross_entropy(out.reshape(-1, out.shape[-1]), batch["y"].reshape(-1))
 
     def evaluate(self, out: Any, batch: Mapping[str, Any]) -> dict[str, float]:
-        import torch.nn.functional as F
-
-        L = self.params["length"]
-        logits, target = out[:, -L:], batch["y"][:, -L:]
-        hit = logits.argmax(-1) == target
-        return {
-            "token_acc": hit.float().mean().item(),
-            "seq_acc": hit.all(dim=1).float().mean().item(),
-            "loss": F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1)).item(),
-        }
+        return masked_classification(out, batch["y"], batch["mask"])
 
     def chance(self) -> dict[str, float]:
         import math
