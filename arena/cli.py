@@ -140,16 +140,8 @@ def _print_results(store: Any, specs: list[Any]) -> None:
     from arena.results import leaderboard
     from arena.tables import render
 
-    keys = {s.key for s in specs}
-    tasks = sorted({s.task for s in specs})
-    rows = []
-    for task in tasks:
-        for row in leaderboard(store, task=task):
-            rows.append(row)
-    # Only the settings this command planned.
-    planned = {(s.task, s.preset, s.cell) for s in specs}
-    rows = [r for r in rows if (r["task"], r["preset"], r["cell"]) in planned]
-    if rows and keys:
+    rows = leaderboard(store, keys=[s.key for s in specs])  # only what this command planned
+    if rows:
         click.echo(render(rows, ["task", "preset", "setting", "cell", "metric", "mean ± std", "n", "failed",
                                  "diverged"]))
 
@@ -302,7 +294,8 @@ def leaderboard(task: str | None, fmt: str, db: str | None) -> None:
         return
     cols = ["task", "preset", "setting", "cell", "metric", "mean ± std", "n", "failed", "diverged"]
     if fmt in ("json", "csv"):
-        cols = ["task", "preset", "setting", "cell", "metric", "mean", "std", "n", "failed", "diverged"]
+        cols = ["task", "preset", "setting", "cell", "metric", "mean", "std", "n", "failed", "diverged", "params",
+                "cell_options"]
     click.echo(render(rows, cols, fmt))
 
 

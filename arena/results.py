@@ -1,9 +1,10 @@
 """Reading results out of the store: per-setting summaries (the leaderboard) and run exports."""
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter, defaultdict
-from typing import Any
+from typing import Any, Iterable
 
 from arena.keys import canonical_json
 from arena.store import Store
@@ -35,9 +36,14 @@ def setting_labels(runs: list[dict[str, Any]]) -> dict[str, str]:
     return labels
 
 
-def leaderboard(store: Store, task: str | None = None) -> list[dict[str, Any]]:
-    """Mean ± std and n of the main test metric per cell × task setting, best first per task."""
-    runs = store.runs(task=task)
+def natural_key(text: str) -> list[Any]:
+    """Sort "n=25" before "n=100"."""
+    return [float(p) if p.replace(".", "", 1).isdigit() else p for p in re.split(r"(\d+(?:\.\d+)?)", text)]
+
+
+def leaderboard(store: Store, task: str | None = None, keys: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Mean ± std and n of the main test metric per cell × task setting, best first per setting."""
+    runs = store.runs(task=task, keys=keys)
     metrics = store.metrics(split="test")
     labels = setting_labels(runs)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
@@ -52,6 +58,7 @@ def leaderboard(store: Store, task: str | None = None) -> list[dict[str, Any]]:
         counts = Counter(r["status"] for r in rs)
         rows.append({
             "task": task_name, "preset": preset, "setting": setting, "cell": cell,
+            "params": rs[0]["params"], "cell_options": rs[0]["cell_options"],
             "metric": f"{main} {'↑' if higher else '↓'}",
             "mean": statistics.fmean(values) if values else None,
             "std": statistics.stdev(values) if len(values) > 1 else None,
@@ -59,7 +66,7 @@ def leaderboard(store: Store, task: str | None = None) -> list[dict[str, Any]]:
             "failed": counts.get("failed", 0), "diverged": counts.get("diverged", 0),
             "_higher": higher,
         })
-    rows.sort(key=lambda r: (r["task"], r["preset"], r["setting"],
+    rows.sort(key=lambda r: (r["task"], r["preset"], natural_key(r["setting"]),
                              r["mean"] is None, -(r["mean"] or 0) if r["_higher"] else (r["mean"] or 0)))
     for r in rows:
         r["mean ± std"] = (f"{r['mean']:.4g} ± {r['std']:.2g}" if r["std"] is not None

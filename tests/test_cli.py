@@ -127,3 +127,13 @@ def test_console_script_end_to_end(tmp_path):
     assert res.returncode == 0, res.stderr
     res = run_arena("leaderboard", "--format", "json", cwd=tmp_path)
     assert json.loads(res.stdout)[0]["n"] == 1
+
+
+def test_sweep_runs_in_one_command_and_leaderboard_has_a_row_per_value(arena, db_url):
+    arena("run", "-m", "gru", "-t", "interference[n_distractors=2,4,8,16,32]", "--preset", "smoke",
+          "--seeds", "0", "--set", "epochs=1", "--set", "task.n_train=64", "--db", db_url)
+    board = arena.json("leaderboard", "--format", "json", "--db", db_url)
+    assert [r["params"]["n_distractors"] for r in board] == [2, 4, 8, 16, 32]
+    assert [r["setting"] for r in board][:2] == ["n_distractors=2", "n_distractors=4"]
+    runs = arena.json("export", "--db", db_url)
+    assert sorted(r["params"]["n_distractors"] for r in runs) == [2, 4, 8, 16, 32]

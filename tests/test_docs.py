@@ -31,3 +31,18 @@ def test_ci_runs_the_readme_test_command():
 def test_every_hook_has_a_docstring():
     for name in hookspecs.HOOK_NAMES:
         assert getattr(hookspecs, name).__doc__.strip()
+
+
+def test_every_builtin_task_and_preset_is_documented():
+    from arena.host import PluginHost
+
+    doc = (REPO / "docs" / "tasks.md").read_text()
+    host = PluginHost()
+    builtins = [e for e in host.tasks if host.plugins[e.plugin].dist == "rnn-arena"]
+    assert len(builtins) >= 8
+    for entry in builtins:
+        section = doc.split(f"\n## {entry.name}\n", 1)
+        assert len(section) == 2, f"docs/tasks.md has no section for {entry.name}"
+        body = section[1].split("\n## ", 1)[0]
+        for preset in entry.info.presets:
+            assert f"`{preset}`" in body, f"preset {preset} of {entry.name} is not documented"
