@@ -92,6 +92,8 @@ def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str
     store = _open(db, write=True)
     report = select_runs(store, specs, force=force, retry_failed=retry_failed)
     todo = report.todo
+    if todo and not dry_run:
+        _prepare_data(host, todo)
     click.echo(f"{len(specs)} runs planned: {len(report.skipped)} already stored, "
                f"{len(report.busy)} running elsewhere, {len(todo)} to train  [{store.url}]", err=True)
     if dry_run:
@@ -110,6 +112,18 @@ def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str
     if failed:
         click.echo(f"{len(failed)} run(s) failed; see `arena show {failed[0]}` for the traceback.", err=True)
         sys.exit(1)
+
+
+def _prepare_data(host: Any, todo: list[Any]) -> None:
+    """Find or fetch every dataset the planned runs need, before training anything."""
+    from arena.keys import canonical_json
+
+    seen = set()
+    for spec in todo:
+        ident = (spec.task, canonical_json(spec.params))
+        if ident not in seen:
+            seen.add(ident)
+            host.tasks.get(spec.task).load()(**spec.params).prepare()
 
 
 def _train(host: Any, store: Any, todo: list[Any], report: Any, device: str) -> None:
@@ -323,6 +337,37 @@ def export(fmt: str, output: str | None, db: str | None) -> None:
             fh.write(text + "\n")
     else:
         click.echo(text)
+
+
+@cli.group()
+def data() -> None:
+    """Real datasets: where they are, whether they verify, and downloading them."""
+
+
+@data.command(name="status")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def data_status(fmt: str) -> None:
+    """Which dataset files are present and verified (checksums), and where."""
+    from arena.datasets import status
+    from arena.tables import render
+
+    _host()  # task plugins register their datasets
+    click.echo(render(status(), ["dataset", "status", "verified", "files", "missing_optional", "location",
+                                 "problems"], fmt))
+
+
+@data.command(name="fetch")
+@click.argument("name")
+def data_fetch(name: str) -> None:
+    """Download a dataset from its official source into the cache and verify it."""
+    from arena.datasets import REGISTRY, require
+    from arena.registry import suggest
+
+    _host()
+    if name not in REGISTRY:
+        raise ArenaError(f"unknown dataset {name!r}." + suggest(name, list(REGISTRY)))
+    paths = require(name, [f.name for f in REGISTRY[name].files])
+    click.echo(f"{name}: {len(paths)} files verified in {sorted({str(p.parent) for p in paths.values()})[0]}")
 
 
 def build_cli() -> click.Group:

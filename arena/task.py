@@ -49,6 +49,12 @@ class Task:
     def validate(self) -> None:
         """Raise ValueError for parameter values that make no sense."""
 
+    def prepare(self) -> None:
+        """Make sure the data exists (find, verify or download it) before any run starts.
+
+        Raise ``arena.datasets.DataMissingError`` with a one-line instruction when it cannot.
+        """
+
     @property
     def input_size(self) -> int:
         raise NotImplementedError

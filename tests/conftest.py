@@ -16,6 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parent.parent
+#: Real datasets for tests and CI (CWRU .mat files, AG News test.csv); see ../shared/data/README.md.
+SHARED_DATA = Path(os.environ.get("ARENA_TEST_DATA_DIR", REPO.parent / "shared" / "data"))
 
 
 @pytest.fixture(autouse=True)
@@ -25,11 +27,23 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ARENA_DB", raising=False)
     monkeypatch.delenv("ARENA_LOAD_PLUGINS", raising=False)
     monkeypatch.delenv("ARENA_STRICT_PLUGINS", raising=False)
+    monkeypatch.delenv("ARENA_DATA_DIR", raising=False)
+    monkeypatch.setenv("ARENA_CACHE_DIR", str(tmp_path / "cache"))
     from arena.host import reset_host
 
     reset_host()
     yield
     reset_host()
+
+
+@pytest.fixture
+def shared_data(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point arena at the real data (../shared/data, or ARENA_TEST_DATA_DIR); skip without it."""
+    if not (SHARED_DATA / "cwru").is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA} (set ARENA_TEST_DATA_DIR)")
+    monkeypatch.setenv("ARENA_DATA_DIR", str(SHARED_DATA))
+    monkeypatch.setenv("ARENA_OFFLINE", "1")
+    return SHARED_DATA
 
 
 @pytest.fixture

@@ -137,3 +137,18 @@ def test_sweep_runs_in_one_command_and_leaderboard_has_a_row_per_value(arena, db
     assert [r["setting"] for r in board][:2] == ["n_distractors=2", "n_distractors=4"]
     runs = arena.json("export", "--db", db_url)
     assert sorted(r["params"]["n_distractors"] for r in runs) == [2, 4, 8, 16, 32]
+
+
+def test_real_data_tasks_run_and_missing_data_is_one_line(arena, db_url, shared_data, monkeypatch):
+    arena("run", "-m", "gru", "-t", "cwru,ag-news", "--preset", "smoke", "--seeds", "0", "--set", "epochs=1",
+          "--db", db_url)
+    runs = arena.json("export", "--db", db_url)
+    assert sorted((r["task"], r["status"]) for r in runs) == [("ag-news", "done"), ("cwru", "done")]
+    status = {r["dataset"]: r["status"] for r in arena.json("data", "status", "--format", "json")}
+    assert status == {"cwru": "verified", "ag_news": "verified"}
+    monkeypatch.delenv("ARENA_DATA_DIR")
+    res = arena("run", "-m", "gru", "-t", "cwru", "--preset", "smoke", "--seeds", "1", "--db", db_url, ok=False)
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert res.stderr.strip().splitlines() == [res.stderr.strip()]
+    assert "dataset 'cwru' is missing normal_0hp_097.mat" in res.stderr and "ARENA_DATA_DIR" in res.stderr
+    assert len(arena.json("export", "--db", db_url)) == 2  # nothing stored for the failed plan
