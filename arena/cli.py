@@ -339,6 +339,73 @@ def export(fmt: str, output: str | None, db: str | None) -> None:
         click.echo(text)
 
 
+@cli.command()
+@click.option("--model", "-m", "models", required=True, multiple=True, help="Cell name(s), comma separated.")
+@click.option("--seq-len", default="64,256,1024", show_default=True, help="Sequence lengths, comma separated.")
+@click.option("--hidden", default="128", show_default=True, help="Hidden sizes, comma separated.")
+@click.option("--batch", default=32, show_default=True, type=click.IntRange(1))
+@click.option("--input-size", default=64, show_default=True, type=click.IntRange(1))
+@click.option("--mode", "modes", default="fwd-bwd", show_default=True,
+              help="fwd, fwd-bwd and/or step (O(1) recurrent inference), comma separated.")
+@click.option("--device", default="cpu", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--compile", "compile_", is_flag=True, help="torch.compile each cell (compile time is in first_call_s).")
+@click.option("--vs", "baseline", default="gru", show_default=True,
+              help="Baseline cell timed in the same rounds; every figure gets a ratio to it ('' for none).")
+@click.option("--rounds", default=None, type=click.IntRange(1), help="Timed rounds (default: by length).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
+              show_default=True)
+@click.option("--no-store", is_flag=True, help="Do not write the rows to the store.")
+@db_option
+def bench(models: tuple[str, ...], seq_len: str, hidden: str, batch: int, input_size: int, modes: str, device: str,
+          compile_: bool, baseline: str, rounds: int | None, fmt: str, no_store: bool, db: str | None) -> None:
+    """Time cells (forward, forward+backward, step-wise inference) against a baseline."""
+    from arena.plan import split_names
+
+    host = _host()
+    names = split_names(models)
+    for n in names + ([baseline] if baseline else []):
+        host.cells.get(n)
+    mode_list = split_names(modes)
+    from arena.bench.throughput import MODES, BenchConfig
+
+    bad = [m for m in mode_list if m not in MODES]
+    if bad:
+        raise ArenaError(f"unknown mode {bad[0]!r}; use {', '.join(MODES)}")
+    cfg = BenchConfig(models=names, seq_lens=_ints(seq_len, "--seq-len"), hiddens=_ints(hidden, "--hidden"),
+                      batch=batch, input_size=input_size, modes=tuple(mode_list), device=device, compile=compile_,
+                      baseline=baseline, rounds=rounds)
+    store = None if no_store else _open(db, write=True)
+    from arena.bench.throughput import run as run_bench
+    from arena.envinfo import environment
+    from arena.tables import render
+
+    try:
+        rows = run_bench(host, cfg, progress=lambda line: click.echo(line, err=True))
+    except RuntimeError as exc:
+        if "CUDA" in str(exc):
+            raise ArenaError(str(exc)) from None
+        raise
+    if store is not None:
+        env = environment(rows[0]["device"] if rows else device, host.versions())
+        store.save_throughput(rows, store.save_environment(env))
+    if fmt in ("json", "csv"):
+        click.echo(render(rows, None, fmt))
+        return
+    cols = ["model", "mode", "seq_len", "hidden", "median_s", "tokens_per_s", "ratio_to_baseline", "time_exponent",
+            "peak_mem_bytes", "state_bytes", "params", "impl"]
+    click.echo(render(rows, cols, fmt))
+
+
+def _ints(text: str, what: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ArenaError(f"bad {what} {text!r}: use integers separated by commas") from None
+    if not values or min(values) < 1:
+        raise ArenaError(f"bad {what} {text!r}: use positive integers separated by commas")
+    return values
+
+
 @cli.group()
 def data() -> None:
     """Real datasets: where they are, whether they verify, and downloading them."""

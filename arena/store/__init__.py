@@ -144,6 +144,29 @@ class Store:
         conn.execute(delete(schema.curves).where(schema.curves.c.run_key == key))
         conn.execute(delete(schema.runs).where(schema.runs.c.key == key))
 
+    def save_throughput(self, rows: list[Mapping[str, Any]], env_id: str) -> None:
+        """Store benchmark rows in one transaction (replacing earlier rows with the same key)."""
+        cols = {c.name for c in schema.throughput.columns}
+        with self._begin() as conn:
+            for row in rows:
+                ident = {k: row.get(k) for k in ("model", "seq_len", "hidden", "batch", "input_size", "mode",
+                                                 "device", "compile")}
+                ident["cell_options"] = row.get("cell_options", {})
+                key = "t:" + blake2({"env": env_id, **ident}, size=16)
+                values = {k: v for k, v in row.items() if k in cols}
+                values.update(key=key, env_id=env_id, created_at=now(),
+                              cell_options=canonical_json(dict(row.get("cell_options", {}))))
+                conn.execute(delete(schema.throughput).where(schema.throughput.c.key == key))
+                conn.execute(schema.throughput.insert().values(**values))
+
+    def throughput(self, model: str | None = None) -> list[dict[str, Any]]:
+        t = schema.throughput.c
+        q = select(schema.throughput).order_by(t.device_name, t.model, t.mode, t.hidden, t.seq_len)
+        if model:
+            q = q.where(t.model == model)
+        with self._connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
     # -- reading --------------------------------------------------------------------------
     def runs(self, *, keys: Iterable[str] | None = None, cell: str | None = None, task: str | None = None,
              statuses: Iterable[str] | None = None) -> list[dict[str, Any]]:

@@ -28,6 +28,11 @@ def m001_initial(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+@migration
+def m002_throughput(conn: Connection) -> None:
+    schema.throughput.create(conn, checkfirst=True)
+
+
 def applied(conn: Connection) -> list[str]:
     if not inspect(conn).has_table(schema.migrations_table.name):
         return []

@@ -4,11 +4,12 @@ runs          one row per run key: what ran, its status and timing, the tracebac
 metrics       final metrics of a run: (run_key, split, name) → value; split is "test" or "val"
 curves        per-epoch values: (run_key, epoch, name) → value
 environments  where runs ran: versions, device, CPU/GPU, git sha; id = hash of the contents
+throughput    `arena bench` rows, keyed by what was measured and the environment it ran in
 _arena_migrations  names of applied migrations (see migrations.py)
 """
 from __future__ import annotations
 
-from sqlalchemy import (Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text)
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -88,4 +89,40 @@ curves = Table(
     Column("epoch", Integer, primary_key=True),
     Column("name", String(100), primary_key=True),
     Column("value", Float),
+)
+
+throughput = Table(
+    "throughput", metadata,
+    # Hash of (environment, model, options, shapes, mode, device, compile): a new measurement of
+    # the same thing on the same machine replaces the old one.
+    Column("key", String(64), primary_key=True),
+    Column("env_id", String(64), ForeignKey("environments.id")),
+    Column("created_at", String(40), nullable=False),
+    Column("model", String(100), nullable=False),
+    Column("cell_options", Text, nullable=False),
+    Column("seq_len", Integer, nullable=False),
+    Column("hidden", Integer, nullable=False),
+    Column("batch", Integer, nullable=False),
+    Column("input_size", Integer, nullable=False),
+    Column("mode", String(20), nullable=False),
+    Column("device", String(40), nullable=False),
+    Column("device_name", String(200)),
+    Column("threads", Integer),
+    Column("torch", String(40)),
+    Column("compile", Boolean, nullable=False),
+    Column("median_s", Float, nullable=False),
+    Column("p20_s", Float),
+    Column("p80_s", Float),
+    Column("tokens_per_s", Float),
+    Column("latency_per_token_s", Float),
+    Column("peak_mem_bytes", Integer),
+    Column("state_bytes", Integer),
+    Column("params", Integer),
+    Column("impl", String(100)),
+    Column("first_call_s", Float),
+    Column("rounds", Integer),
+    Column("baseline", String(100)),
+    Column("ratio_to_baseline", Float),
+    Column("time_exponent", Float),
+    Index("ix_throughput_model", "model", "device_name"),
 )
