@@ -45,3 +45,20 @@ def register_cells(register: Callable[..., None]) -> None:
             capabilities=("step", "fused-cuda"),
         ),
     )
+    register(
+        "mingru",
+        "arena.plugins.mingru:MinGRU",
+        info=CellInfo(
+            summary="minGRU: gates and candidate from x only; sequential loop on CPU, log-space parallel scan on CUDA.",
+            reference="Feng et al. 2024, 'Were RNNs All We Needed?', arXiv:2410.01201; lucidrains/minGRU-pytorch",
+            equation="a,k = split(W x); z = σ(k); h̃ = g(a) (g = x+0.5 if x≥0 else σ(x)); h = (1−z)⊙h + z⊙h̃; "
+                     "y = W_o h if expansion≠1 or proj_out",
+            options={"expansion": 1.0, "proj_out": False, "mode": "auto", "grufinity_carry_bug": False},
+            capabilities=("step", "parallel-scan"),
+            notes="State is the inner h (int(H·expansion)). mode auto: sequential scripted loop on CPU "
+                  "(the log-space scan is ~5× slower there), Heinsen log-space scan on CUDA. A carried "
+                  "state enters the scan as log h; grufinity_carry_bug=True reproduces GRUfinity's "
+                  "log g(h) carry (state inflated at each chunk boundary). proj_out=True gives "
+                  "GRUfinity's output projection at expansion 1.",
+        ),
+    )
