@@ -62,3 +62,33 @@ def register_cells(register: Callable[..., None]) -> None:
                   "GRUfinity's output projection at expansion 1.",
         ),
     )
+    hsru_ref = "hsameerc/hsru (src/core/hsru.py, DualStateLIFLayer; snapshot aec0c31) and docs/HSRU-LIF-RNN.pdf"
+    hsru_eq = ("α = exp(−softplus(τ)); V = α⊙V_prev + W_in x + b_in; S = H(V − θ) (surrogate 1/(1+10|V−θ|)²); "
+               "D = D_prev⊙(1−S) + (1−D_prev)⊙S; y = tanh(W_out[V; D] + b_out)")
+    register(
+        "hsru",
+        "arena.plugins.hsru:HSRU",
+        info=CellInfo(
+            summary="Hybrid State Recurrent Unit: leaky integrate-and-fire unit with a spike-toggled binary state; "
+                    "faithful per-step detach (no gradient through time).",
+            reference=hsru_ref,
+            equation=hsru_eq + "; V_prev, D_prev detached every step",
+            capabilities=("step",),
+            notes="Faithful to the reference's per-step detach: W_in, τ, θ, W_out learn from the current step only "
+                  "(effective TBPTT length 1); see hsru-bptt for the variant without the cut. Params I·H + 2H² + 4H; "
+                  "τ ~ N(0,1), θ = 0.5, Linear layers torch default. The reference's forward-only CUDA kernel is "
+                  "not reproduced.",
+        ),
+    )
+    register(
+        "hsru-bptt",
+        "arena.plugins.hsru:HSRUBPTT",
+        info=CellInfo(
+            summary="HSRU with backpropagation through time (the reference's per-step detach removed).",
+            reference=hsru_ref,
+            equation=hsru_eq,
+            capabilities=("step",),
+            notes="Same cell, init and forward as hsru; gradients flow through V and D (through D via the spike "
+                  "surrogate). Hand-written backward (reverse scans) checked against autograd.",
+        ),
+    )
