@@ -46,3 +46,14 @@ def test_every_builtin_task_and_preset_is_documented():
         body = section[1].split("\n## ", 1)[0]
         for preset in entry.info.presets:
             assert f"`{preset}`" in body, f"preset {preset} of {entry.name} is not documented"
+
+
+def test_every_subpackage_is_installed():
+    """pyproject lists packages explicitly (plugins/, tasks/, app/ are mapped under arena.*)."""
+    import tomllib
+
+    conf = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(conf["packages"])
+    dirs = {f"arena.{p.parent.name}" for p in (REPO / "arena").glob("*/__init__.py")} | {"arena"}
+    mapped = {name for name in conf["package-dir"]}
+    assert dirs <= listed and mapped <= listed
