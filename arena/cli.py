@@ -150,14 +150,17 @@ def _train(host: Any, store: Any, todo: list[Any], report: Any, device: str) -> 
             raise
 
 
+BOARD_COLUMNS = ["task", "preset", "setting", "cell", "metric", "mean ± std", "95% CI", "n", "rank [95%]", "tied",
+                 "failed", "diverged"]
+
+
 def _print_results(store: Any, specs: list[Any]) -> None:
-    from arena.results import leaderboard
+    from arena.leaderboard import task_board
     from arena.tables import render
 
-    rows = leaderboard(store, keys=[s.key for s in specs])  # only what this command planned
+    rows = task_board(store, keys=[s.key for s in specs], n_boot=1000)  # only what this command planned
     if rows:
-        click.echo(render(rows, ["task", "preset", "setting", "cell", "metric", "mean ± std", "n", "failed",
-                                 "diverged"]))
+        click.echo(render(rows, BOARD_COLUMNS))
 
 
 # -- list / show / plugins / sys-info -----------------------------------------------------
@@ -293,24 +296,92 @@ def sys_info(device: str) -> None:
 # -- results ------------------------------------------------------------------------------
 @cli.command()
 @click.option("--task", "-t", default=None, help="Only this task.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
+@click.option("--aggregate", is_flag=True, help="Across tasks: normalised IQM and mean with CIs, rank intervals, "
+                                               "Friedman/Nemenyi.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown", "latex"]), default="table",
               show_default=True)
 @db_option
-def leaderboard(task: str | None, fmt: str, db: str | None) -> None:
-    """Mean ± std and n of each task's main test metric, per cell and task setting."""
-    from arena.results import leaderboard as board
+def leaderboard(task: str | None, aggregate: bool, fmt: str, db: str | None) -> None:
+    """Each task's main test metric per cell: mean ± std, n, 95% CI, rank interval, ties.
+
+    ★ marks the leader and = the cells not shown worse than it (Holm-corrected t-test, or a
+    rank interval reaching 1). Failed and diverged runs count at chance level. With fewer than
+    5 seeds the interval is min–max, not a CI. See docs/methodology.md.
+    """
+    from arena.leaderboard import aggregate_board, task_board
     from arena.tables import render
 
     store = _open(db)
-    rows = board(store, task=task)
+    if aggregate:
+        agg = aggregate_board(store, task=task)
+        if fmt == "json":
+            _echo_json(agg)
+            return
+        if not agg["rows"]:
+            click.echo(f"Nothing to aggregate in {store.url}: no cell has results on every setting"
+                       + (f" (cells missing some: {', '.join(agg['partial'])})" if agg["partial"] else "") + ".",
+                       err=True)
+            return
+        click.echo(render(agg["rows"], ["cell", "IQM [95% CI]", "mean [95% CI]", "rank [95%]", "n_tasks", "n_runs"]
+                          if fmt not in ("csv",) else ["cell", "iqm", "iqm_ci_low", "iqm_ci_high", "mean", "mean_ci_low",
+                                                       "mean_ci_high", "rank", "rank_low", "rank_high", "n_tasks",
+                                                       "n_runs"], fmt))
+        if fmt in ("table", "markdown"):
+            click.echo(f"\n{len(agg['settings'])} settings: {', '.join(agg['settings'])}")
+            if agg["partial"]:
+                click.echo(f"Left out (results missing on some settings): {', '.join(agg['partial'])}")
+            if agg["friedman"]:
+                click.echo(agg["friedman"]["text"])
+        return
+    rows = task_board(store, task=task)
     if not rows:
         click.echo(f"No runs{' for task ' + repr(task) if task else ''} in {store.url}.", err=True)
         return
-    cols = ["task", "preset", "setting", "cell", "metric", "mean ± std", "n", "failed", "diverged"]
+    cols = BOARD_COLUMNS
     if fmt in ("json", "csv"):
-        cols = ["task", "preset", "setting", "cell", "metric", "mean", "std", "n", "failed", "diverged", "params",
-                "cell_options"]
+        cols = ["task", "preset", "setting", "cell", "metric", "mean", "std", "n", "ci_low", "ci_high", "ci_method",
+                "rank", "rank_low", "rank_high", "leader", "tied_with_leader", "p_vs_leader", "failed", "diverged",
+                "failure_rate", "chance", "params", "cell_options"]
     click.echo(render(rows, cols, fmt))
+
+
+@cli.command()
+@click.argument("a")
+@click.argument("b")
+@click.option("--task", "-t", default=None, help="Only this task (default: every task both cells ran).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
+              show_default=True)
+@db_option
+def compare(a: str, b: str, task: str | None, fmt: str, db: str | None) -> None:
+    """Cell A against cell B on matched seeds, per task setting.
+
+    Paired t-test and Wilcoxon signed-rank, Holm-corrected over the settings shown (p_holm, on
+    the Wilcoxon p-values), effect size d_z (positive: A better), P(A better than B) with a
+    95% bootstrap CI. The metric's direction is respected. See docs/methodology.md.
+    """
+    from arena.leaderboard import compare as compare_cells
+    from arena.tables import render
+
+    store = _open(db)
+    rows = compare_cells(store, a, b, task=task)
+    if not rows:
+        stored = sorted({r["cell"] for r in store.runs(task=task)})
+        missing = [c for c in (a, b) if c not in stored]
+        from arena.registry import suggest
+
+        hint = suggest(missing[0], stored) if missing else ""
+        raise ArenaError(f"no setting{' of ' + repr(task) if task else ''} where both {a!r} and {b!r} have runs "
+                         f"in {store.url}." + hint)
+    if fmt == "json":
+        _echo_json(rows)
+        return
+    for r in rows:
+        r["A"] = "—" if r["mean_a"] is None else f"{r['mean_a']:.4g}"
+        r["B"] = "—" if r["mean_b"] is None else f"{r['mean_b']:.4g}"
+        r["P(A>B) [95% CI]"] = ("—" if r["prob_improvement"] is None else f"{r['prob_improvement']:.2f}"
+                                + ("" if r["ci_low"] is None else f" [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"))
+    click.echo(render(rows, ["task", "preset", "setting", "metric", "n", "A", "B", "p_ttest", "p_wilcoxon", "p_holm",
+                             "effect_size", "P(A>B) [95% CI]"], fmt))
 
 
 @cli.command()

@@ -1,9 +1,8 @@
-"""Reading results out of the store: per-setting summaries (the leaderboard) and run exports."""
+"""Reading runs out of the store: setting labels and exports (the statistics are in leaderboard.py)."""
 from __future__ import annotations
 
 import re
-import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import Any, Iterable
 
 from arena.keys import canonical_json
@@ -39,40 +38,6 @@ def setting_labels(runs: list[dict[str, Any]]) -> dict[str, str]:
 def natural_key(text: str) -> list[Any]:
     """Sort "n=25" before "n=100"."""
     return [float(p) if p.replace(".", "", 1).isdigit() else p for p in re.split(r"(\d+(?:\.\d+)?)", text)]
-
-
-def leaderboard(store: Store, task: str | None = None, keys: Iterable[str] | None = None) -> list[dict[str, Any]]:
-    """Mean ± std and n of the main test metric per cell × task setting, best first per setting."""
-    runs = store.runs(task=task, keys=keys)
-    metrics = store.metrics(split="test")
-    labels = setting_labels(runs)
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for r in runs:
-        groups[(r["task"], r["preset"], labels[r["key"]], r["cell"])].append(r)
-    rows = []
-    for (task_name, preset, setting, cell), rs in groups.items():
-        main = rs[0]["main_metric"]
-        higher = bool(rs[0]["directions"].get(main, True))
-        values = [metrics[r["key"]]["test"][main] for r in rs
-                  if r["status"] == "done" and metrics.get(r["key"], {}).get("test", {}).get(main) is not None]
-        counts = Counter(r["status"] for r in rs)
-        rows.append({
-            "task": task_name, "preset": preset, "setting": setting, "cell": cell,
-            "params": rs[0]["params"], "cell_options": rs[0]["cell_options"],
-            "metric": f"{main} {'↑' if higher else '↓'}",
-            "mean": statistics.fmean(values) if values else None,
-            "std": statistics.stdev(values) if len(values) > 1 else None,
-            "n": len(values),
-            "failed": counts.get("failed", 0), "diverged": counts.get("diverged", 0),
-            "_higher": higher,
-        })
-    rows.sort(key=lambda r: (r["task"], r["preset"], natural_key(r["setting"]),
-                             r["mean"] is None, -(r["mean"] or 0) if r["_higher"] else (r["mean"] or 0)))
-    for r in rows:
-        r["mean ± std"] = (f"{r['mean']:.4g} ± {r['std']:.2g}" if r["std"] is not None
-                           else (f"{r['mean']:.4g}" if r["mean"] is not None else "—"))
-        del r["_higher"]
-    return rows
 
 
 def export_runs(store: Store) -> list[dict[str, Any]]:

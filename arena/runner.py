@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from arena.host import PluginHost
 from arena.plan import RunSpec
@@ -46,6 +46,14 @@ def select_runs(store: Store, specs: list[RunSpec], *, force: bool, retry_failed
     return report
 
 
+def chance_of(task_entry: Any, spec: RunSpec) -> dict[str, float]:
+    """The task's chance levels for this run's parameters (empty if the task cannot say)."""
+    try:
+        return {k: float(v) for k, v in task_entry.load()(**spec.params).chance().items()}
+    except Exception:  # noqa: BLE001 - a missing chance level must not stop a run
+        return {}
+
+
 def execute(host: PluginHost, store: Store, todo: list[RunSpec], report: GridReport, *, device_name: str,
             progress: Callable[[RunSpec, str], None] | None = None) -> GridReport:
     """Train every run of ``todo`` in order; returns when all ended or on Ctrl-C."""
@@ -61,7 +69,8 @@ def execute(host: PluginHost, store: Store, todo: list[RunSpec], report: GridRep
         cell_entry = host.cells.get(spec.cell)
         info = task_entry.info
         store.start_run(spec, env_id=env_id, device=str(device), main_metric=info.main_metric,
-                        directions={m.name: m.higher_is_better for m in info.metrics})
+                        directions={m.name: m.higher_is_better for m in info.metrics},
+                        chance=chance_of(task_entry, spec))
         if progress:
             progress(spec, "start")
         t0 = time.perf_counter()

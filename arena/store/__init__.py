@@ -105,7 +105,7 @@ class Store:
         return out
 
     def start_run(self, spec: Any, *, env_id: str, device: str, main_metric: str,
-                  directions: Mapping[str, bool]) -> None:
+                  directions: Mapping[str, bool], chance: Mapping[str, float] | None = None) -> None:
         """Record the run as running (replacing any earlier attempt with the same key)."""
         with self._begin() as conn:
             self._delete(conn, spec.key)
@@ -115,6 +115,7 @@ class Store:
                 cell_options=canonical_json(spec.cell_options), params=canonical_json(spec.params),
                 train=canonical_json(spec.train), spec=canonical_json(spec.identity()),
                 main_metric=main_metric, directions=canonical_json(dict(directions)),
+                chance=canonical_json(dict(chance or {})),
                 data_seed=str(spec.data_seed), init_seed=str(spec.init_seed), device=device,
                 env_id=env_id, owner=owner_id(), created_at=now(), started_at=now(),
             ))
@@ -183,7 +184,7 @@ class Store:
         with self._connect() as conn:
             rows = [dict(row._mapping) for row in conn.execute(q)]
         for row in rows:
-            for col in ("cell_options", "params", "train", "spec", "directions"):
+            for col in ("cell_options", "params", "train", "spec", "directions", "chance"):
                 row[col] = json.loads(row[col]) if row[col] else {}
         return rows
 

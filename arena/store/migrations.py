@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, inspect, select, text
 
 from arena.errors import StoreError
 from arena.store import schema
@@ -31,6 +31,13 @@ def m001_initial(conn: Connection) -> None:
 @migration
 def m002_throughput(conn: Connection) -> None:
     schema.throughput.create(conn, checkfirst=True)
+
+
+@migration
+def m003_chance(conn: Connection) -> None:
+    """Chance levels stored with each run, so failures can be scored without the task plugin."""
+    if "chance" not in {c["name"] for c in inspect(conn).get_columns("runs")}:
+        conn.execute(text("ALTER TABLE runs ADD COLUMN chance TEXT"))
 
 
 def applied(conn: Connection) -> list[str]:

@@ -55,6 +55,7 @@ runs = Table(
     # The task's metric contract at run time, so a store can be read without the plugin.
     Column("main_metric", String(100), nullable=False),
     Column("directions", Text, nullable=False),  # JSON {metric: higher_is_better}
+    Column("chance", Text),  # JSON {metric: input-blind score} (migration m003)
     Column("data_seed", String(24), nullable=False),
     Column("init_seed", String(24), nullable=False),
     Column("device", String(40)),
