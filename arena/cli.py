@@ -339,7 +339,7 @@ def leaderboard(task: str | None, aggregate: bool, fmt: str, db: str | None) -> 
         return
     cols = BOARD_COLUMNS
     if fmt in ("json", "csv"):
-        cols = ["task", "preset", "setting", "cell", "metric", "mean", "std", "n", "ci_low", "ci_high", "ci_method",
+        cols = ["task", "preset", "setting", "cell", "metric", "mean", "std", "median", "n", "ci_low", "ci_high", "ci_method",
                 "rank", "rank_low", "rank_high", "leader", "tied_with_leader", "p_vs_leader", "failed", "diverged",
                 "failure_rate", "chance", "params", "cell_options"]
     click.echo(render(rows, cols, fmt))

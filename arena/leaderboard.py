@@ -107,7 +107,7 @@ def task_board(store: Store, task: str | None = None, keys: Iterable[str] | None
             block.append({
                 "task": s.task, "preset": s.preset, "setting": s.label, "cell": cell,
                 "metric": f"{s.metric} {'↑' if s.higher else '↓'}", "mean": summ["mean"], "std": summ["std"],
-                "n": summ["n"], "ci_low": summ["ci_low"], "ci_high": summ["ci_high"], "ci_method": summ["ci_method"],
+                "n": summ["n"], "median": summ["median"], "ci_low": summ["ci_low"], "ci_high": summ["ci_high"], "ci_method": summ["ci_method"],
                 "rank": rk.get("rank"), "rank_low": rk.get("rank_low"), "rank_high": rk.get("rank_high"),
                 "leader": rk.get("leader", False), "tied_with_leader": rk.get("tied_with_leader"),
                 "p_vs_leader": rk.get("p_vs_leader"), "failed": sc["n_failed"], "diverged": sc["n_diverged"],
