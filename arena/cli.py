@@ -103,7 +103,7 @@ def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str
                             "action": "train" if s in todo else "skip"} for s in specs]))
         return
     if todo:
-        _train(host, store, todo, report, device)
+        _train(host, store, todo, report, device, force=force, retry_failed=retry_failed)
     _print_results(store, specs)
     failed = [k for k, st in report.ran.items() if st == "failed"]
     if report.interrupted:
@@ -126,7 +126,8 @@ def _prepare_data(host: Any, todo: list[Any]) -> None:
             host.tasks.get(spec.task).load()(**spec.params).prepare()
 
 
-def _train(host: Any, store: Any, todo: list[Any], report: Any, device: str) -> None:
+def _train(host: Any, store: Any, todo: list[Any], report: Any, device: str, *, force: bool,
+           retry_failed: bool) -> None:
     from arena.runner import execute
 
     tty = sys.stderr.isatty()
@@ -141,7 +142,8 @@ def _train(host: Any, store: Any, todo: list[Any], report: Any, device: str) -> 
                 click.echo(f"  {event:<9} {spec.label()}  {spec.key}", err=True)
 
         try:
-            execute(host, store, todo, report, device_name=device, progress=progress)
+            execute(host, store, todo, report, device_name=device, progress=progress, force=force,
+                    retry_failed=retry_failed)
         except KeyboardInterrupt:  # between runs: nothing to mark, every finished run is stored
             report.interrupted = True
         except RuntimeError as exc:

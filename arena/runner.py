@@ -55,7 +55,8 @@ def chance_of(task_entry: Any, spec: RunSpec) -> dict[str, float]:
 
 
 def execute(host: PluginHost, store: Store, todo: list[RunSpec], report: GridReport, *, device_name: str,
-            progress: Callable[[RunSpec, str], None] | None = None) -> GridReport:
+            progress: Callable[[RunSpec, str], None] | None = None, force: bool = False,
+            retry_failed: bool = False) -> GridReport:
     """Train every run of ``todo`` in order; returns when all ended or on Ctrl-C."""
     import torch
 
@@ -68,9 +69,13 @@ def execute(host: PluginHost, store: Store, todo: list[RunSpec], report: GridRep
         task_entry = host.tasks.get(spec.task)
         cell_entry = host.cells.get(spec.cell)
         info = task_entry.info
-        store.start_run(spec, env_id=env_id, device=str(device), main_metric=info.main_metric,
-                        directions={m.name: m.higher_is_better for m in info.metrics},
-                        chance=chance_of(task_entry, spec))
+        if not store.start_run(spec, env_id=env_id, device=str(device), main_metric=info.main_metric,
+                               directions={m.name: m.higher_is_better for m in info.metrics},
+                               chance=chance_of(task_entry, spec), force=force, retry_failed=retry_failed):
+            report.busy.append(spec)  # another process finished it or is running it
+            if progress:
+                progress(spec, "skipped")
+            continue
         if progress:
             progress(spec, "start")
         t0 = time.perf_counter()

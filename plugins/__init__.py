@@ -92,3 +92,66 @@ def register_cells(register: Callable[..., None]) -> None:
                   "surrogate). Hand-written backward (reverse scans) checked against autograd.",
         ),
     )
+    register(
+        "aru",
+        "arena.plugins.aru:ARU",
+        info=CellInfo(
+            summary="Additive Recurrent Unit: three independent sigmoid gates (reset, persistence, "
+                    "accumulation) around an additive, unbounded state; candidate from the input only.",
+            reference="A. Ainouche, Additive Recurrent Unit, github.com/abderahmane-ai/additive-recurrent-unit "
+                      "(aru/model.py, snapshot d7370a0)",
+            equation="ρ,π,α = σ(W_gx u + b_g + U_g h); v = tanh(W_c u + b_c); h = ρ⊙(π⊙h + α⊙v)",
+            options={
+                "input_projection": "auto",
+                "layer_norm": False,
+                "gate_preset": "default",
+                "reset_init": 2.0,
+                "persistence_init": 2.0,
+                "accumulation_init": 0.0,
+                "orthogonal_per_gate": False,
+                "script": True,
+            },
+            capabilities=("step",),
+            notes="input_projection auto = reference: u = x when input_size == hidden (token embedding) or "
+                  "input_size < hidden//4, else a bias-free Linear(input_size→hidden). gate_preset "
+                  "'sparse-events' = persistence 3.0, accumulation −1.0 (reference P4); a *_init option set "
+                  "to a non-default value wins over the preset. Params 3H²+4dH+4H (7H²+4H at d=H) "
+                  "+ H·input_size with the projection. In the reference the input dropout is dead code, "
+                  "so only the output dropout acts there.",
+        ),
+    )
+    mogru_ref = "Thormatt/mogru (08f8191), mogru/mogru.py"
+    register(
+        "mogru",
+        "arena.plugins.mogru:MoGRU",
+        info=CellInfo(
+            summary="Momentum-gated GRU: a velocity state smooths the hidden-state steps; LayerNorm on h.",
+            reference=mogru_ref + " and ablation.py",
+            equation=("r,u,β = σ(W[x,h] + b); h̃ = tanh(W_h x + b_h + U_h(r⊙h)); "
+                      "v = β⊙v + (1−β)⊙(h̃−h); h = LN(h + u⊙v)"),
+            options={"layer_norm": True, "reset": True, "beta_mode": "learned", "fixed_beta": 0.9,
+                     "velocity_clip": 0.0, "velocity_norm": False, "velocity_gate": False,
+                     "damping": False},
+            capabilities=("step",),
+            notes=("Params 4H(I+H)+6H. Init xavier_uniform, b_β=+2, update bias −2. beta_mode "
+                   "learned|fixed (β=fixed_beta)|zero (β=0: GRU+LayerNorm); reset=False sets r=1; "
+                   "velocity_clip (0=off), velocity_norm, velocity_gate (b_α=+2) and damping "
+                   "((1−γ)h before the LN) are the reference's §3.3 velocity-fix options. Ablations "
+                   "drop unused weights (the reference keeps them allocated)."),
+        ),
+    )
+    register(
+        "momgru",
+        "arena.plugins.mogru:MomGRU",
+        info=CellInfo(
+            summary="MomentumRNN-style GRU: heavy-ball momentum on the input projection (MoGRU's baseline).",
+            reference="Nguyen et al. 2020, arXiv:2006.06919; " + mogru_ref + " (MomentumGRUCell)",
+            equation=("v = μv + ε(W_x x + b_x); a = U h; r,z = σ(v_rz + a_rz); "
+                      "n = tanh(v_n + r⊙a_n); h = (1−z)⊙h + z⊙n"),
+            options={"mu": 0.9, "eps": 1.0},
+            capabilities=("step",),
+            notes=("Params 3H(I+H)+3H (b_x only, U bias-free: matches the reference's 103,185 / "
+                   "50,433 totals). Init xavier_uniform, zero biases, as the reference. μ, ε fixed. "
+                   "State (h, v) with v 3H wide."),
+        ),
+    )

@@ -16,9 +16,9 @@ def spec(seed=0):
     return plan_runs(host.cells, host.tasks, ["gru"], ["adding"], [seed], "smoke", parse_overrides([]))[0]
 
 
-def start(store, s):
-    store.start_run(s, env_id=store.save_environment({"arena": "test"}), device="cpu", main_metric="mse",
-                    directions={"mse": False})
+def start(store, s, **kw):
+    return store.start_run(s, env_id=store.save_environment({"arena": "test"}), device="cpu", main_metric="mse",
+                           directions={"mse": False}, **kw)
 
 
 def test_new_store_is_migrated_wal_sqlite(db_url, tmp_path):
@@ -41,8 +41,9 @@ def test_run_lifecycle_round_trip(db_url):
     assert row["status"] == "done" and row["params"] == s.params and row["owner"] is None
     assert store.metrics([s.key]) == {s.key: {"test": {"mse": 0.5}, "val": {"mse": 0.4}}}
     assert store.curves(s.key) == [{"epoch": 1, "train_loss": 1.0}, {"epoch": 2, "train_loss": None}]
-    # Re-running the same key replaces the old attempt instead of duplicating it.
-    start(store, s)
+    # A finished run is not claimed again unless forced; forcing replaces it (no duplicate).
+    assert start(store, s) is False and store.metrics([s.key]) != {}
+    assert start(store, s, force=True) is True
     assert store.metrics([s.key]) == {}
     assert len(store.runs()) == 1
 
@@ -117,3 +118,20 @@ def test_sqlite_file_that_is_not_an_arena_store(tmp_path):
     with pytest.raises(StoreError, match="not an arena store"):
         open_store(f"sqlite:///{other}", write=False)
     assert Path(other).exists()
+
+
+def test_claims_respect_other_live_processes_and_failures(db_url):
+    from sqlalchemy import update
+
+    from arena.store import schema
+
+    store = open_store(db_url)
+    s = spec()
+    assert start(store, s)
+    with store.engine.begin() as conn:  # pretend a live process on this host owns it (our parent)
+        conn.execute(update(schema.runs).values(owner=f"{__import__('socket').gethostname()}:{os.getppid()}"))
+    assert start(store, s) is False
+    with store.engine.begin() as conn:  # ... and now a process that no longer exists
+        conn.execute(update(schema.runs).values(owner="nohost-but-local:999999"))
+    store.finish_run(s.key, status="failed", error="boom")
+    assert start(store, s) is False and start(store, s, retry_failed=True) is True

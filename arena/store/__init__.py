@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 
 from sqlalchemy import Engine, create_engine, delete, event, inspect, select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 
 from arena.errors import StoreError
 from arena.keys import blake2, canonical_json
@@ -105,20 +105,41 @@ class Store:
         return out
 
     def start_run(self, spec: Any, *, env_id: str, device: str, main_metric: str,
-                  directions: Mapping[str, bool], chance: Mapping[str, float] | None = None) -> None:
-        """Record the run as running (replacing any earlier attempt with the same key)."""
-        with self._begin() as conn:
-            self._delete(conn, spec.key)
-            conn.execute(schema.runs.insert().values(
-                key=spec.key, cell=spec.cell, task=spec.task, preset=spec.preset, seed=spec.seed,
-                status="running", cell_version=spec.cell_version, task_version=spec.task_version,
-                cell_options=canonical_json(spec.cell_options), params=canonical_json(spec.params),
-                train=canonical_json(spec.train), spec=canonical_json(spec.identity()),
-                main_metric=main_metric, directions=canonical_json(dict(directions)),
-                chance=canonical_json(dict(chance or {})),
-                data_seed=str(spec.data_seed), init_seed=str(spec.init_seed), device=device,
-                env_id=env_id, owner=owner_id(), created_at=now(), started_at=now(),
-            ))
+                  directions: Mapping[str, bool], chance: Mapping[str, float] | None = None,
+                  force: bool = False, retry_failed: bool = False) -> bool:
+        """Claim the run for this process and record it as running; False if it is not ours to run.
+
+        Several `arena run` processes may share a store: the check and the claim happen in one
+        write transaction (BEGIN IMMEDIATE on SQLite, a primary-key race on other databases), so
+        a run that another process finished or is running is never trained or replaced twice.
+        """
+        r = schema.runs.c
+        try:
+            with self._begin() as conn:
+                row = conn.execute(select(r.status, r.owner).where(r.key == spec.key)).first()
+                if row is not None and row.owner != owner_id():
+                    if row.status in FINISHED_STATUSES and not force:
+                        return False
+                    if row.status == "failed" and not (retry_failed or force):
+                        return False
+                    if row.status == "running" and owner_alive(row.owner):
+                        return False
+                self._delete(conn, spec.key)
+                conn.execute(schema.runs.insert().values(
+                    key=spec.key, cell=spec.cell, task=spec.task, preset=spec.preset, seed=spec.seed,
+                    status="running", cell_version=spec.cell_version, task_version=spec.task_version,
+                    cell_options=canonical_json(spec.cell_options), params=canonical_json(spec.params),
+                    train=canonical_json(spec.train), spec=canonical_json(spec.identity()),
+                    main_metric=main_metric, directions=canonical_json(dict(directions)),
+                    chance=canonical_json(dict(chance or {})),
+                    data_seed=str(spec.data_seed), init_seed=str(spec.init_seed), device=device,
+                    env_id=env_id, owner=owner_id(), created_at=now(), started_at=now(),
+                ))
+        except StoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):
+                return False  # another process inserted the same key first
+            raise
+        return True
 
     def finish_run(self, key: str, *, status: str, metrics: Mapping[str, Mapping[str, float]] | None = None,
                    curves: list[Mapping[str, float]] | None = None, error: str | None = None,
@@ -290,7 +311,8 @@ def open_store(url: str | None = None, *, write: bool = True) -> Store:
                     raise StoreError(f"the database {path} is corrupt or not an SQLite file")
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"timeout": 30}
+        # isolation_level=None hands transaction control to SQLAlchemy's "begin" event below.
+        kwargs["connect_args"] = {"timeout": 30, "isolation_level": None}
         if not write and path is not None:
             url = f"sqlite:///file:{path.resolve()}?mode=ro&uri=true"
     else:
@@ -336,3 +358,10 @@ def _sqlite_pragmas(engine: Engine, write: bool) -> None:
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
         cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Take the write lock at the start of every transaction: a read-then-write claim can
+        # then never deadlock against another process (a deferred transaction would fail its
+        # lock upgrade with "database is locked" instead of waiting).
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
