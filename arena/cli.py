@@ -75,9 +75,21 @@ def cli() -> None:
 @click.option("--force", is_flag=True, help="Train again even if the run is stored.")
 @click.option("--retry-failed", is_flag=True, help="Train again the runs stored as failed.")
 @click.option("--dry-run", is_flag=True, help="Show the plan and what would be trained; train nothing.")
+@click.option("--executor", default="local", show_default=True,
+              help="Where runs train: local, submitit/slurm, ray, or a plugin's executor (arena list executors).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1),
+              help="Local worker processes (one GPU, or cores/N threads, each).")
+@click.option("--threads", default=None, type=click.IntRange(1),
+              help="CPU threads per run (default: cores / workers). Results are bitwise reproducible across "
+                   "executors at the same thread count, which each run's environment records.")
+@click.option("--slurm", "slurm_opts", multiple=True, metavar="KEY=VALUE",
+              help="submitit/Slurm option: partition, gpus, time (min), mem (GB), cpus, cluster=local, folder.")
+@click.option("--executor-opt", "executor_opts", multiple=True, metavar="KEY=VALUE",
+              help="Any other executor option (e.g. address=ray://head:10001, num_cpus=2).")
 @db_option
 def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str | None, device: str,
-        sets: tuple[str, ...], force: bool, retry_failed: bool, dry_run: bool, db: str | None) -> None:
+        sets: tuple[str, ...], force: bool, retry_failed: bool, dry_run: bool, executor: str, workers: int,
+        threads: int | None, slurm_opts: tuple[str, ...], executor_opts: tuple[str, ...], db: str | None) -> None:
     """Train cells on tasks for several seeds; skip runs already stored.
 
     Every run is committed the moment it ends. Ctrl-C keeps all finished runs and marks the
@@ -89,6 +101,16 @@ def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str
     host = _host()
     specs = plan_runs(host.cells, host.tasks, split_names(models), split_names(tasks), parse_seeds(seeds),
                       preset, parse_overrides(sets))
+    host.executors.get(executor)
+    ex_options = _key_values(slurm_opts + executor_opts)
+    if workers > 1:
+        if executor != "local":
+            raise ArenaError("--workers is an option of the local executor; use --executor-opt for others")
+        ex_options["workers"] = workers
+    if executor == "slurm":
+        ex_options.setdefault("cluster", "slurm")
+    if threads:
+        ex_options["threads"] = threads
     store = _open(db, write=True)
     report = select_runs(store, specs, force=force, retry_failed=retry_failed)
     todo = report.todo
@@ -103,7 +125,12 @@ def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str
                             "action": "train" if s in todo else "skip"} for s in specs]))
         return
     if todo:
-        _train(host, store, todo, report, device, force=force, retry_failed=retry_failed)
+        if device == "cuda":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ArenaError("--device cuda was asked for, but torch sees no CUDA device")
+        _train(host, store, todo, report, device, executor, ex_options, force=force, retry_failed=retry_failed)
     _print_results(store, specs)
     failed = [k for k, st in report.ran.items() if st == "failed"]
     if report.interrupted:
@@ -126,8 +153,20 @@ def _prepare_data(host: Any, todo: list[Any]) -> None:
             host.tasks.get(spec.task).load()(**spec.params).prepare()
 
 
-def _train(host: Any, store: Any, todo: list[Any], report: Any, device: str, *, force: bool,
-           retry_failed: bool) -> None:
+def _key_values(items: tuple[str, ...]) -> dict[str, Any]:
+    from arena.plan import parse_value
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ArenaError(f"bad option {item!r}: use key=value")
+        out[key.strip()] = parse_value(value.strip())
+    return out
+
+
+def _train(host: Any, store: Any, todo: list[Any], report: Any, device: str, executor: str,
+           ex_options: dict[str, Any], *, force: bool, retry_failed: bool) -> None:
     from arena.runner import execute
 
     tty = sys.stderr.isatty()
@@ -137,19 +176,20 @@ def _train(host: Any, store: Any, todo: list[Any], report: Any, device: str, *, 
             if event == "start":
                 bar.update(0, current_item=spec)
                 return
+            if event == "skipped":
+                bar.update(1, current_item=spec)
+                return
             bar.update(1, current_item=spec)
             if not tty:
                 click.echo(f"  {event:<9} {spec.label()}  {spec.key}", err=True)
 
         try:
-            execute(host, store, todo, report, device_name=device, progress=progress, force=force,
-                    retry_failed=retry_failed)
+            execute(host, store, todo, report, device_name=device, executor=executor, executor_options=ex_options,
+                    progress=progress, force=force, retry_failed=retry_failed)
         except KeyboardInterrupt:  # between runs: nothing to mark, every finished run is stored
             report.interrupted = True
-        except RuntimeError as exc:
-            if "CUDA" in str(exc):
-                raise ArenaError(str(exc)) from None
-            raise
+        except (TypeError, ValueError) as exc:
+            raise ArenaError(f"executor {executor!r}: {exc}") from None
 
 
 BOARD_COLUMNS = ["task", "preset", "setting", "cell", "metric", "mean ± std", "95% CI", "n", "rank [95%]", "tied",
@@ -477,6 +517,28 @@ def _ints(text: str, what: str) -> list[int]:
     if not values or min(values) < 1:
         raise ArenaError(f"bad {what} {text!r}: use positive integers separated by commas")
     return values
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--delete", is_flag=True, help="Delete each result file once it is stored or found already stored.")
+@db_option
+def ingest(folder: str, delete: bool, db: str | None) -> None:
+    """Store the result files of a folder (an executor's outbox, a colleague's runs), by run key.
+
+    Idempotent: a run already stored as done or diverged is left as it is.
+    """
+    from arena.runner import ingest as ingest_records
+    from arena.worker import read_results
+
+    store = _open(db, write=True)
+    found = read_results(folder)
+    counts = ingest_records(store, [rec for _, rec in found])
+    if delete:
+        for path, _ in found:
+            path.unlink(missing_ok=True)
+    click.echo(f"{len(found)} result files: {counts['ingested']} stored, {counts['skipped']} already stored, "
+               f"{counts['invalid']} invalid  [{store.url}]")
 
 
 @cli.group()

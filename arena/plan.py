@@ -55,6 +55,17 @@ class RunSpec:
     def train_config(self) -> TrainConfig:
         return TrainConfig(**self.train)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able fields (for worker processes and result files)."""
+        return {"cell": self.cell, "cell_version": self.cell_version, "cell_options": self.cell_options,
+                "task": self.task, "task_version": self.task_version, "preset": self.preset,
+                "params": self.params, "train": self.train, "seed": self.seed}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunSpec":
+        return cls(**{k: d[k] for k in ("cell", "cell_version", "cell_options", "task", "task_version", "preset",
+                                        "params", "train", "seed")})
+
     def label(self) -> str:
         return f"{self.cell} on {self.task}[{self.preset}] seed {self.seed}"
 

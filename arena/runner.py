@@ -1,14 +1,13 @@
-"""Plan → skip what is stored → train → commit each run the moment it ends.
+"""Plan → skip what is stored → hand the rest to an executor → store each result as it comes.
 
-The runner is the only writer to the store. A run is first stored as ``running`` (with its
-owner process), then replaced in one transaction by its outcome: ``done`` or ``diverged`` with
-metrics and curves, ``failed`` with the traceback, or ``interrupted`` on Ctrl-C. A process killed
-with -9 leaves at most one ``running`` row whose owner is gone; the next ``arena run`` redoes it.
+The head process (this one) is the only writer to the store. Each run is first claimed
+(``running``, with the owner process), then replaced in one transaction by its outcome: ``done``
+or ``diverged`` with metrics and curves, ``failed`` with the traceback, or ``interrupted`` on
+Ctrl-C. A process killed with -9 leaves at most its in-flight runs ``running`` under a dead
+owner; the next ``arena run`` redoes them.
 """
 from __future__ import annotations
 
-import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -30,11 +29,10 @@ class GridReport:
 def select_runs(store: Store, specs: list[RunSpec], *, force: bool, retry_failed: bool) -> GridReport:
     report = GridReport(planned=specs)
     stored = store.statuses(s.key for s in specs)
-    todo = report.todo
     for spec in specs:
         status, owner = stored.get(spec.key, (None, None))
         if status is None or force:
-            todo.append(spec)
+            report.todo.append(spec)
         elif status in FINISHED_STATUSES:
             report.skipped.append(spec)
         elif status == "failed" and not retry_failed:
@@ -42,70 +40,84 @@ def select_runs(store: Store, specs: list[RunSpec], *, force: bool, retry_failed
         elif status == "running" and owner_alive(owner):
             report.busy.append(spec)
         else:  # planned, interrupted, failed with --retry-failed, or running by a dead process
-            todo.append(spec)
+            report.todo.append(spec)
     return report
 
 
-def chance_of(task_entry: Any, spec: RunSpec) -> dict[str, float]:
-    """The task's chance levels for this run's parameters (empty if the task cannot say)."""
-    try:
-        return {k: float(v) for k, v in task_entry.load()(**spec.params).chance().items()}
-    except Exception:  # noqa: BLE001 - a missing chance level must not stop a run
-        return {}
+def store_record(store: Store, spec: RunSpec, record: dict[str, Any]) -> None:
+    """Store a worker's result record for a run this process has claimed."""
+    env = record.get("environment")
+    fields = dict(record.get("fields") or {})
+    if record.get("device"):
+        fields["device"] = record["device"]
+    if env:
+        fields["env_id"] = store.save_environment(env)
+    if record.get("chance"):
+        fields["chance"] = record["chance"]
+    store.finish_run(spec.key, status=record["status"], metrics=record.get("metrics"), curves=record.get("curves"),
+                     error=record.get("error"), duration_s=record.get("duration_s"), **fields)
 
 
 def execute(host: PluginHost, store: Store, todo: list[RunSpec], report: GridReport, *, device_name: str,
+            executor: str = "local", executor_options: dict[str, Any] | None = None,
             progress: Callable[[RunSpec, str], None] | None = None, force: bool = False,
             retry_failed: bool = False) -> GridReport:
-    """Train every run of ``todo`` in order; returns when all ended or on Ctrl-C."""
-    import torch
+    """Train every run of ``todo`` with the named executor; returns when all ended or on Ctrl-C."""
+    from arena.worker import chance_of
 
-    from arena.envinfo import environment
-    from arena.training import resolve_device, train_run
+    ex = host.executors.get(executor).load()(**(executor_options or {}))
 
-    device = resolve_device(device_name)
-    env_id = store.save_environment(environment(str(device), host.versions()))
-    for spec in todo:
-        task_entry = host.tasks.get(spec.task)
-        cell_entry = host.cells.get(spec.cell)
-        info = task_entry.info
-        if not store.start_run(spec, env_id=env_id, device=str(device), main_metric=info.main_metric,
+    def claim(spec: RunSpec) -> bool:
+        info = host.tasks.get(spec.task).info
+        return store.start_run(spec, env_id=None, device=device_name, main_metric=info.main_metric,
                                directions={m.name: m.higher_is_better for m in info.metrics},
-                               chance=chance_of(task_entry, spec), force=force, retry_failed=retry_failed):
-            report.busy.append(spec)  # another process finished it or is running it
-            if progress:
-                progress(spec, "skipped")
-            continue
+                               chance=chance_of(host.tasks.get(spec.task).load(), spec.params),
+                               force=force, retry_failed=retry_failed)
+
+    def finish(spec: RunSpec, record: dict[str, Any]) -> None:
+        store_record(store, spec, record)
+        report.ran[spec.key] = record["status"]
+
+    def on_progress(spec: RunSpec, event: str) -> None:
+        if event == "skipped":
+            report.busy.append(spec)
         if progress:
-            progress(spec, "start")
-        t0 = time.perf_counter()
-        try:
-            outcome = train_run(spec, task_entry.load(), cell_entry.load(), device)
-        except KeyboardInterrupt:
-            store.finish_run(spec.key, status="interrupted", error="interrupted by the user (Ctrl-C)",
-                             duration_s=time.perf_counter() - t0)
-            report.ran[spec.key] = "interrupted"
-            report.interrupted = True
-            if progress:
-                progress(spec, "interrupted")
-            break
-        except Exception:  # noqa: BLE001 - a failing run is stored, the grid goes on
-            store.finish_run(spec.key, status="failed", error=traceback.format_exc(),
-                             duration_s=time.perf_counter() - t0)
-            report.ran[spec.key] = "failed"
-            if progress:
-                progress(spec, "failed")
-            continue
-        finally:
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
-        store.finish_run(
-            spec.key, status=outcome.status, metrics=outcome.metrics, curves=outcome.curves, error=outcome.error,
-            duration_s=time.perf_counter() - t0, epochs=outcome.epochs, best_epoch=outcome.best_epoch,
-            n_params=outcome.n_params, cell_params=outcome.cell_params, state_size=outcome.state_size,
-            impl=outcome.impl,
-        )
-        report.ran[spec.key] = outcome.status
-        if progress:
-            progress(spec, outcome.status)
+            progress(spec, event)
+
+    try:
+        ex.run(todo, device=device_name, claim=claim, finish=finish, progress=on_progress)
+    except KeyboardInterrupt:
+        report.interrupted = True
     return report
+
+
+def ingest(store: Store, records: list[dict[str, Any]]) -> dict[str, int]:
+    """Store result records made elsewhere (an outbox, a colleague's machine), idempotently.
+
+    A record whose run is already stored as done or diverged is skipped; anything else (absent,
+    failed, interrupted, or running under a dead owner) is replaced by the record.
+    """
+    from arena.plan import RunSpec
+
+    counts = {"ingested": 0, "skipped": 0, "invalid": 0}
+    stored = store.statuses(r.get("key", "") for r in records)
+    for rec in records:
+        try:
+            spec = RunSpec.from_dict(rec["spec"])
+        except (KeyError, TypeError):
+            counts["invalid"] += 1
+            continue
+        if spec.key != rec.get("key"):
+            counts["invalid"] += 1  # written by an arena that hashes runs differently
+            continue
+        status, owner = stored.get(spec.key, (None, None))
+        if status in FINISHED_STATUSES or (status == "running" and owner_alive(owner)):
+            counts["skipped"] += 1
+            continue
+        if not store.start_run(spec, env_id=None, device=rec.get("device", ""), main_metric=rec.get("main_metric", ""),
+                               directions=rec.get("directions", {}), chance=rec.get("chance"), retry_failed=True):
+            counts["skipped"] += 1
+            continue
+        store_record(store, spec, rec)
+        counts["ingested"] += 1
+    return counts

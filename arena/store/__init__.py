@@ -104,7 +104,7 @@ class Store:
                     out[row.key] = (row.status, row.owner)
         return out
 
-    def start_run(self, spec: Any, *, env_id: str, device: str, main_metric: str,
+    def start_run(self, spec: Any, *, env_id: str | None, device: str, main_metric: str,
                   directions: Mapping[str, bool], chance: Mapping[str, float] | None = None,
                   force: bool = False, retry_failed: bool = False) -> bool:
         """Claim the run for this process and record it as running; False if it is not ours to run.
@@ -148,6 +148,8 @@ class Store:
         if status not in schema.STATUSES:
             raise ValueError(f"unknown status {status!r}")
         with self._begin() as conn:
+            if isinstance(fields.get("chance"), Mapping):
+                fields["chance"] = canonical_json(dict(fields["chance"]))
             conn.execute(update(schema.runs).where(schema.runs.c.key == key).values(
                 status=status, error=error, finished_at=now(), owner=None, **fields))
             conn.execute(delete(schema.metrics).where(schema.metrics.c.run_key == key))

@@ -1,0 +1,92 @@
+"""One run, start to finish, in whatever process an executor chose; plus result files.
+
+``run_one`` never touches the store: it returns a JSON-able record that the head process (the
+only store writer) stores. Executors that run far away (Slurm) write the record into an outbox
+with ``write_result`` (temporary file + atomic rename), and the head ingests it by run key.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+RESULT_SUFFIX = ".result.json"
+
+
+def run_one(spec_dict: dict[str, Any], device: str = "auto", threads: int | None = None) -> dict[str, Any]:
+    """Train the run described by ``spec_dict`` here; failures come back as a "failed" record."""
+    import torch
+
+    from arena.envinfo import environment
+    from arena.host import get_host
+    from arena.plan import RunSpec
+    from arena.training import resolve_device, train_run
+
+    if threads:
+        torch.set_num_threads(threads)
+    spec = RunSpec.from_dict(spec_dict)
+    host = get_host()
+    t0 = time.perf_counter()
+    record: dict[str, Any] = {"spec": spec_dict, "key": spec.key}
+    try:
+        task_entry, cell_entry = host.tasks.get(spec.task), host.cells.get(spec.cell)
+        info = task_entry.info
+        record.update(main_metric=info.main_metric, directions={m.name: m.higher_is_better for m in info.metrics},
+                      chance=chance_of(task_entry.load(), spec.params))
+        dev = resolve_device(device)
+        record.update(device=str(dev), environment=environment(str(dev), host.versions()))
+        out = train_run(spec, task_entry.load(), cell_entry.load(), dev)
+        record.update(status=out.status, metrics=out.metrics, curves=out.curves, error=out.error,
+                      fields={"epochs": out.epochs, "best_epoch": out.best_epoch, "n_params": out.n_params,
+                              "cell_params": out.cell_params, "state_size": out.state_size, "impl": out.impl})
+    except Exception:  # noqa: BLE001 - a failing run is a result, the grid goes on
+        record.update(status="failed", error=traceback.format_exc(), metrics={}, curves=[], fields={})
+        record.setdefault("main_metric", "")
+        record.setdefault("directions", {})
+        record.setdefault("chance", {})
+    record["duration_s"] = time.perf_counter() - t0
+    record.setdefault("device", device)
+    return record
+
+
+def chance_of(task_cls: Any, params: dict[str, Any]) -> dict[str, float]:
+    """The task's chance levels for these parameters (empty if the task cannot say)."""
+    try:
+        return {k: float(v) for k, v in task_cls(**params).chance().items()}
+    except Exception:  # noqa: BLE001 - a missing chance level must not stop a run
+        return {}
+
+
+def write_result(record: dict[str, Any], outbox: str | Path) -> Path:
+    """Write a result record atomically: readers never see a half-written file."""
+    outbox = Path(outbox)
+    outbox.mkdir(parents=True, exist_ok=True)
+    name = record["key"].replace(":", "_") + RESULT_SUFFIX
+    fd, tmp = tempfile.mkstemp(dir=outbox, prefix=".tmp-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(record, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    final = outbox / name
+    os.replace(tmp, final)
+    return final
+
+
+def run_to_outbox(spec_dict: dict[str, Any], outbox: str, device: str = "auto", threads: int | None = None) -> str:
+    """What a remote job runs: train, then leave the record in the outbox."""
+    return str(write_result(run_one(spec_dict, device, threads), outbox))
+
+
+def read_results(outbox: str | Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every complete result file in a folder (temporary files are ignored)."""
+    out = []
+    for path in sorted(Path(outbox).glob("*" + RESULT_SUFFIX)):
+        try:
+            out.append((path, json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError):
+            continue
+    return out

@@ -1,0 +1,103 @@
+"""The same grid through every executor stores the same metrics; workers that die fail one run."""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from .conftest import arena_exe, run_arena
+
+GRID = ["run", "-m", "gru,rnn", "-t", "adding", "--preset", "smoke", "--seeds", "0-1", "--threads", "1",
+        "--set", "epochs=1", "--set", "task.n_train=64", "--set", "task.n_val=32", "--set", "task.n_test=32"]
+
+
+def metrics(db):
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT r.cell, r.seed, r.status, m.name, m.value FROM runs r JOIN metrics m "
+                       "ON m.run_key = r.key AND m.split = 'test' ORDER BY 1, 2, 4").fetchall()
+    con.close()
+    return rows
+
+
+@pytest.mark.slow
+def test_every_executor_stores_identical_metrics(tmp_path):
+    variants = {"sequential": [], "workers": ["--workers", "2"],
+                "submitit": ["--executor", "submitit", "--slurm", "cluster=local", "--slurm", f"folder={tmp_path}/jobs",
+                             "--slurm", "poll_s=0.2"]}
+    try:
+        import ray  # noqa: F401
+
+        variants["ray"] = ["--executor", "ray", "--executor-opt", "max_cpus=2"]
+    except ImportError:
+        pass
+    results = {}
+    for name, extra in variants.items():
+        res = run_arena(*GRID, *extra, "--db", f"sqlite:///{tmp_path}/{name}.db", cwd=tmp_path, timeout=600)
+        assert res.returncode == 0, (name, res.stderr)
+        results[name] = metrics(tmp_path / f"{name}.db")
+    reference = results["sequential"]
+    assert len(reference) == 4 * 3 and all(r[2] == "done" for r in reference)
+    for name, rows in results.items():
+        assert rows == reference, name
+    assert "ray" in results, "ray is a test dependency; it must be importable"
+    # Environments are recorded from the workers (one thread each).
+    con = sqlite3.connect(tmp_path / "workers.db")
+    envs = [json.loads(d) for (d,) in con.execute("SELECT data FROM environments")]
+    assert envs and all(e["threads"] == 1 for e in envs)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_fails_only_its_run(tmp_path):
+    grid = ["run", "-m", "gru", "-t", "adding", "--preset", "smoke", "--seeds", "0-3", "--workers", "2",
+            "--set", "epochs=30", "--set", "patience=30", "--db", f"sqlite:///{tmp_path}/k.db"]
+    proc = subprocess.Popen([arena_exe(), *grid], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    victim = None
+    end = time.time() + 120
+    while victim is None and time.time() < end:  # find a worker process (a child of the head)
+        time.sleep(0.5)
+        out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        kids = [int(p) for p in out]
+        for pid in kids:
+            try:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+            except OSError:
+                continue
+            if b"multiprocessing" in cmd and b"resource_tracker" not in cmd:
+                victim = pid
+                break
+    assert victim, "no worker process found"
+    time.sleep(2)
+    os.kill(victim, signal.SIGKILL)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 1, err  # one run failed, the grid finished
+    con = sqlite3.connect(tmp_path / "k.db")
+    rows = con.execute("SELECT status, error FROM runs ORDER BY seed").fetchall()
+    statuses = [s for s, _ in rows]
+    assert statuses.count("failed") == 1 and statuses.count("done") == 3
+    assert "worker process died (exit code -9)" in next(e for s, e in rows if s == "failed")
+
+
+def test_ingest_is_idempotent_and_merges_outboxes(arena, tmp_path, db_url):
+    from arena.host import get_host
+    from arena.plan import parse_overrides, plan_runs
+    from arena.worker import run_one, write_result
+
+    host = get_host()
+    specs = plan_runs(host.cells, host.tasks, ["rnn"], ["adding"], [0, 1], "smoke",
+                      parse_overrides(["epochs=1", "task.n_train=32", "task.n_val=16", "task.n_test=16"]))
+    outbox = tmp_path / "outbox"
+    for s in specs:
+        write_result(run_one(s.to_dict(), "cpu", 1), outbox)
+    (outbox / ".tmp-half-written.json").write_text("{")  # never read: not a result file
+    (outbox / "junk.result.json").write_text('{"spec": {"cell": "x"}}')
+    res = arena("ingest", str(outbox), "--db", db_url)
+    assert "3 result files: 2 stored, 0 already stored, 1 invalid" in res.stdout
+    res = arena("ingest", str(outbox), "--db", db_url)
+    assert "0 stored, 2 already stored" in res.stdout
+    runs = arena.json("export", "--db", db_url)
+    assert sorted(r["seed"] for r in runs) == [0, 1] and all(r["status"] == "done" for r in runs)
+    assert all(r["environment"]["threads"] == 1 for r in runs)
