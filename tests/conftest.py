@@ -51,6 +51,31 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.db'}"
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """One throwaway PostgreSQL server for the session (skipped where PostgreSQL is absent)."""
+    from . import pg
+
+    if not pg.available():
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found")
+    pytest.importorskip("psycopg2")
+    server = pg.TempPostgres().start()
+    yield server
+    server.stop()
+
+
+_db_counter = iter(range(10**6))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on SQLite and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'any.db'}"
+    server = request.getfixturevalue("postgres")
+    return server.create_database(f"arena_test_{os.getpid()}_{next(_db_counter)}")
+
+
 class Arena:
     """Runs the real CLI in-process and returns click's result."""
 

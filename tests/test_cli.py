@@ -152,3 +152,13 @@ def test_real_data_tasks_run_and_missing_data_is_one_line(arena, db_url, shared_
     assert res.stderr.strip().splitlines() == [res.stderr.strip()]
     assert "dataset 'cwru' is missing normal_0hp_097.mat" in res.stderr and "ARENA_DATA_DIR" in res.stderr
     assert len(arena.json("export", "--db", db_url)) == 2  # nothing stored for the failed plan
+
+
+def test_grid_leaderboard_and_compare_on_postgresql(arena, postgres):
+    url = postgres.create_database("arena_cli")
+    arena("run", "-m", "gru,rnn", "-t", "adding", "--seeds", "0-1", *SMOKE, "--db", url)
+    runs = arena.json("export", "--db", url)
+    assert len(runs) == 4 and {r["status"] for r in runs} == {"done"}
+    assert "0 to train" in arena("run", "-m", "gru,rnn", "-t", "adding", "--seeds", "0-1", *SMOKE, "--db", url).stderr
+    assert {r["cell"] for r in arena.json("leaderboard", "--format", "json", "--db", url)} == {"gru", "rnn"}
+    assert arena.json("compare", "gru", "rnn", "--format", "json", "--db", url)[0]["n"] == 2

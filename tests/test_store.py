@@ -29,8 +29,8 @@ def test_new_store_is_migrated_wal_sqlite(db_url, tmp_path):
     assert (tmp_path / "test.db").exists()
 
 
-def test_run_lifecycle_round_trip(db_url):
-    store = open_store(db_url)
+def test_run_lifecycle_round_trip(any_db):
+    store = open_store(any_db)
     s = spec()
     start(store, s)
     assert store.statuses([s.key])[s.key][0] == "running"
@@ -48,8 +48,8 @@ def test_run_lifecycle_round_trip(db_url):
     assert len(store.runs()) == 1
 
 
-def test_environment_rows_are_deduplicated(db_url):
-    store = open_store(db_url)
+def test_environment_rows_are_deduplicated(any_db):
+    store = open_store(any_db)
     a = store.save_environment({"arena": "1", "torch": "2"})
     assert store.save_environment({"torch": "2", "arena": "1"}) == a
     assert store.save_environment({"arena": "1", "torch": "3"}) != a
@@ -120,12 +120,12 @@ def test_sqlite_file_that_is_not_an_arena_store(tmp_path):
     assert Path(other).exists()
 
 
-def test_claims_respect_other_live_processes_and_failures(db_url):
+def test_claims_respect_other_live_processes_and_failures(any_db):
     from sqlalchemy import update
 
     from arena.store import schema
 
-    store = open_store(db_url)
+    store = open_store(any_db)
     s = spec()
     assert start(store, s)
     with store.engine.begin() as conn:  # pretend a live process on this host owns it (our parent)
@@ -135,3 +135,20 @@ def test_claims_respect_other_live_processes_and_failures(db_url):
         conn.execute(update(schema.runs).values(owner="nohost-but-local:999999"))
     store.finish_run(s.key, status="failed", error="boom")
     assert start(store, s) is False and start(store, s, retry_failed=True) is True
+
+
+def test_migrations_apply_once_on_both_databases(any_db):
+    store = open_store(any_db)
+    with store.engine.connect() as conn:
+        assert migrations.pending(conn) == []
+        first = migrations.applied(conn)
+    store.close()
+    store = open_store(any_db)  # reopening migrates nothing
+    with store.engine.connect() as conn:
+        assert migrations.applied(conn) == first
+    assert open_store(any_db, write=False).runs() == []
+
+
+def test_unreachable_postgres_is_one_clear_error():
+    with pytest.raises(StoreError, match="cannot use the database postgresql"):
+        open_store("postgresql+psycopg2://nobody@127.0.0.1:1/none")
