@@ -162,6 +162,8 @@ class HSRU(Cell):
     """Faithful HSRU (``hsru``): V and D are detached every step — no gradient through time."""
 
     bptt: bool = False
+    #: The spike's gradient is a surrogate, so finite differences cannot check it (arena.testing).
+    exact_gradients = False
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__(input_size, hidden_size)

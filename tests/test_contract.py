@@ -1,0 +1,163 @@
+"""arena's own cells and tasks pass the same contract checks as any plugin (arena.testing).
+
+Every cell registered by the ``builtin-cells`` plugin and every built-in synthetic task is
+checked; the slow references below recompute each task's labels from its inputs the obvious way.
+The checks that train (``smoke-train``, ``smoke-run``) take seconds each and are marked slow.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from arena.host import PluginHost
+from arena.testing import CELL_CHECKS, TASK_CHECKS, TRAINING_CHECKS, check_cell, check_task
+
+BUILTIN_CELLS = PluginHost().plugins["builtin-cells"].cells
+
+#: Cells whose gradients are deliberately not the derivative of their forward pass. They should
+#: say so with ``exact_gradients = False`` on the class (then grad-check skips by itself).
+INEXACT_GRADIENTS = {
+    "hsru": "surrogate spike gradient and a per-step detach (the HSRU reference's training rule)",
+    "hsru-bptt": "surrogate spike gradient (the spike's true derivative is zero almost everywhere)",
+}
+
+
+# -- slow references: each task's labels from one sample's input, written out plainly --------------
+def copy_labels(x: Any, p: dict[str, Any]) -> dict[str, Any]:
+    L, D = p["length"], p["delay"]
+    tokens = x.tolist()
+    recall = L + D + 1  # after the content, the delay and the delimiter
+    y = [0] * len(tokens)
+    y[recall:] = tokens[:L]
+    assert tokens[L + D] == p["vocab"] + 1 and len(tokens) == recall + L
+    return {"y": y, "mask": [i >= recall for i in range(len(tokens))]}
+
+
+def adding_labels(x: Any, p: dict[str, Any]) -> float:
+    return sum(value for value, marker in x.tolist() if marker == 1.0)
+
+
+def counting_labels(x: Any, p: dict[str, Any]) -> float:
+    return float(sum(bit for (bit,) in x.tolist()))
+
+
+def sparse_event_labels(x: Any, p: dict[str, Any]) -> list[float]:
+    tokens = x.tolist()
+    if p["target"] == "total":
+        return [float(sum(1 for t in tokens if t != 0))]
+    return [float(tokens.count(kind)) for kind in range(1, p["n_types"] + 1)]
+
+
+def selective_copy_labels(x: Any, p: dict[str, Any]) -> dict[str, Any]:
+    T, K = p["seq_len"], p["n_marked"]
+    rows = x.tolist()
+    marked = [token for token, mark in rows[:T] if mark == 1]
+    assert len(marked) == K
+    return {"y": [0] * T + marked, "mask": [False] * T + [True] * K}
+
+
+def interference_labels(x: Any, p: dict[str, Any]) -> dict[str, Any]:
+    K, N = p["n_pairs"], p["n_distractors"]
+    tokens = x.tolist()
+    y, mask = [0] * len(tokens), [False] * len(tokens)
+    for i in range(K):  # the i-th query (query token, key) asks for the value of the i-th stored pair
+        stored_key, stored_value = tokens[3 * i + 1], tokens[3 * i + 2]
+        at = 3 * K + 2 * N + 2 * i + 1
+        assert tokens[at - 1] == p["vocab"] + 2 and tokens[at] == stored_key
+        y[at], mask[at] = stored_value, True
+    return {"y": y, "mask": mask}
+
+
+def parity_labels(x: Any, p: dict[str, Any]) -> int:
+    return int(sum(bit for (bit,) in x.tolist())) % 2
+
+
+SYNTHETIC_TASKS = {
+    "copy": copy_labels,
+    "adding": adding_labels,
+    "counting": counting_labels,
+    "sparse-events": sparse_event_labels,
+    "selective-copy": selective_copy_labels,
+    "interference": interference_labels,
+    "trend": None,  # the label is the noise-free signal, which the noisy input does not determine
+    "parity": parity_labels,
+}
+
+
+def _cases(names: list[str], checks: tuple[str, ...]) -> list[Any]:
+    return [pytest.param(n, c, id=f"{n}-{c}", marks=[pytest.mark.slow] if c in TRAINING_CHECKS else [])
+            for n in names for c in checks]
+
+
+@pytest.mark.parametrize("cell,check", _cases(BUILTIN_CELLS, CELL_CHECKS))
+def test_builtin_cell(cell: str, check: str) -> None:
+    if check == "grad-check" and cell in INEXACT_GRADIENTS:
+        pytest.skip(INEXACT_GRADIENTS[cell])
+    (result,) = check_cell(cell, checks=[check])
+    if result.status == "skip":
+        pytest.skip(result.detail)
+    assert result.passed, result.line()
+
+
+@pytest.mark.parametrize("task,check", _cases(list(SYNTHETIC_TASKS), TASK_CHECKS))
+def test_builtin_task(task: str, check: str) -> None:
+    if check == "reference" and SYNTHETIC_TASKS[task] is None:
+        pytest.skip("the labels are not a function of the input (trend: noise-free signal)")
+    (result,) = check_task(task, checks=[check], reference=SYNTHETIC_TASKS[task], n_reference=8)
+    assert result.passed, result.line()
+
+
+def test_the_list_covers_every_builtin_cell_and_synthetic_task() -> None:
+    host = PluginHost()
+    assert {"gru", "lstm", "rnn"} <= set(BUILTIN_CELLS)
+    builtin_tasks = {e.name for e in host.tasks if host.plugins[e.plugin].dist == "rnn-arena"}
+    assert set(SYNTHETIC_TASKS) == builtin_tasks - {"cwru", "ag-news"}  # real-data tasks: tests/test_tasks_*.py
+
+
+def test_reference_mismatch_is_reported() -> None:
+    (result,) = check_task("parity", checks=["reference"], reference=lambda x, p: 1 - parity_labels(x, p))
+    assert result.status == "fail" and "test sample 0" in result.detail
+
+
+def test_broken_cells_fail_the_right_checks() -> None:
+    import random
+
+    import torch
+
+    from arena.plugins.baselines import GRU
+
+    class StepDrifts(GRU):
+        def step(self, x_t, state=None):
+            y, s = super().step(x_t, state)
+            return y + 1e-3, s
+
+    class NoCarry(GRU):
+        def forward(self, x, state=None):
+            return super().forward(x, None)
+
+    class DetachedInput(GRU):
+        def forward(self, x, state=None):
+            return super().forward(x.detach(), state)
+
+    class InPlace(GRU):
+        def forward(self, x, state=None):
+            if state is not None:
+                state.mul_(0.5)
+            return super().forward(x, state)
+
+    class Unseeded(GRU):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            with torch.no_grad():
+                self.rnn.bias_hh_l0.add_(random.random())  # not torch's generator: not reproducible
+
+    def failed(cls: type, checks: list[str]) -> dict[str, str]:
+        return {r.name: r.detail for r in check_cell(cls, checks=checks) if r.status == "fail"}
+
+    quick = [c for c in CELL_CHECKS if c not in TRAINING_CHECKS]
+    assert set(failed(StepDrifts, quick)) == {"step"}
+    assert set(failed(NoCarry, quick)) == {"chunked", "step"}
+    assert "no gradient reaches the input" in failed(DetachedInput, ["gradients"])["gradients"]
+    assert "in place" in failed(InPlace, ["chunked"])["chunked"]
+    assert set(failed(Unseeded, ["determinism"])) == {"determinism"}
