@@ -55,6 +55,15 @@ def binomial_pmf(n: int, p: float) -> list[float]:
     return [math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(n + 1)]
 
 
+def binomial_median(pmf: list[float]) -> int:
+    cdf = 0.0
+    for k, q in enumerate(pmf):
+        cdf += q
+        if cdf >= 0.5:
+            return k
+    return len(pmf) - 1
+
+
 class CountingTask(Task):
     info = INFO
     discrete_inputs = True
@@ -87,12 +96,7 @@ class CountingTask(Task):
     def chance(self) -> dict[str, float]:
         T, p = self.params["seq_len"], self.params["density"]
         pmf = binomial_pmf(T, p)
-        cdf, median = 0.0, 0
-        for k, q in enumerate(pmf):
-            cdf += q
-            if cdf >= 0.5:
-                median = k
-                break
+        median = binomial_median(pmf)
         return {"mse": T * p * (1 - p), "mae": sum(q * abs(k - median) for k, q in enumerate(pmf)),
                 "exact": max(pmf)}
 

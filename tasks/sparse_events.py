@@ -20,7 +20,7 @@ import math
 from typing import Any, Callable, Mapping
 
 from arena import Metric, Preset, Task, TaskInfo, hookimpl
-from arena.tasks.counting import binomial_pmf
+from arena.tasks.counting import binomial_median, binomial_pmf
 
 PARAMS: dict[str, Any] = {"seq_len": 500, "event_prob": 0.03, "n_types": 3, "target": "total",
                           "n_train": 3500, "n_val": 750, "n_test": 750, "fresh": False}
@@ -109,12 +109,7 @@ class SparseEventsTask(Task):
         T, q, E = self.params["seq_len"], self.params["event_prob"], self.params["n_types"]
         p = q if self.params["target"] == "total" else q / E  # each count is Binomial(T, p)
         pmf = binomial_pmf(T, p)
-        cdf, median = 0.0, 0
-        for k, w in enumerate(pmf):
-            cdf += w
-            if cdf >= 0.5:
-                median = k
-                break
+        median = binomial_median(pmf)
         within = max(sum(pmf[j] for j in range(max(0, c - 1), min(T, c + 1) + 1)) for c in range(T + 1))
         return {"mae": sum(w * abs(k - median) for k, w in enumerate(pmf)), "rmse": math.sqrt(T * p * (1 - p)),
                 "exact": max(pmf), "within1": within}

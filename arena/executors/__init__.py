@@ -22,6 +22,17 @@ class Executor(Protocol):
             finish: Callable[[Any, dict[str, Any]], None], progress: Callable[[Any, str], None]) -> None: ...
 
 
+def claim_all(specs: list[Any], claim: Callable[[Any], bool], progress: Callable[[Any, str], None]) -> list[Any]:
+    """Claim every run up front (for executors that submit a whole grid at once)."""
+    mine = []
+    for spec in specs:
+        if claim(spec):
+            mine.append(spec)
+        else:
+            progress(spec, "skipped")
+    return mine
+
+
 def interrupted(spec: Any, device: str) -> dict[str, Any]:
     return {"spec": spec.to_dict(), "key": spec.key, "status": "interrupted", "device": device,
             "error": "interrupted by the user (Ctrl-C)", "metrics": {}, "curves": [], "fields": {}}

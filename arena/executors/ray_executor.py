@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from arena.errors import ArenaError
-from arena.executors import failed, interrupted
+from arena.executors import claim_all, failed, interrupted
 
 
 class RayExecutor:
@@ -28,12 +28,7 @@ class RayExecutor:
 
         from arena.worker import run_one
 
-        mine = []
-        for spec in specs:
-            if claim(spec):
-                mine.append(spec)
-            else:
-                progress(spec, "skipped")
+        mine = claim_all(specs, claim, progress)
         if not mine:
             return
         started = not ray.is_initialized()

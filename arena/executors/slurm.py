@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from arena.errors import ArenaError
-from arena.executors import failed, interrupted
+from arena.executors import claim_all, failed, interrupted
 
 ALIASES = {"partition": "slurm_partition", "gpus": "gpus_per_node", "time": "timeout_min", "mem": "mem_gb",
            "cpus": "cpus_per_task"}
@@ -40,12 +40,7 @@ class SubmititExecutor:
 
         from arena.worker import read_results, run_to_outbox
 
-        mine = []
-        for spec in specs:
-            if claim(spec):
-                mine.append(spec)
-            else:
-                progress(spec, "skipped")
+        mine = claim_all(specs, claim, progress)
         if not mine:
             return
         outbox = self.folder / "outbox"
