@@ -1,0 +1,476 @@
+"""The Streamlit leaderboard app (`arena app`): every page through Streamlit's AppTest on stores
+filled by the real CLI, edge-case stores, read-only guarantees, and a real browser end to end."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("streamlit")
+pytest.importorskip("altair")
+pytest.importorskip("pandas")
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from .conftest import REPO, Arena, arena_exe  # noqa: E402
+
+PAGES = ["leaderboard", "task", "compare", "throughput", "runs", "plugins"]
+SCRIPT = REPO / "app" / "streamlit_app.py"
+
+
+def _page(name: str) -> None:  # runs inside AppTest as a script: imports must be local
+    from arena.app import views
+
+    views.run_page(name)
+
+
+def page(name: str, timeout: float = 120) -> AppTest:
+    at = AppTest.from_function(_page, args=(name,), default_timeout=timeout)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = []
+    for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success", "code"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def matrix(at: AppTest) -> Any:
+    """The leaderboard's cells × settings matrix (a static table when small, a grid otherwise)."""
+    return at.table[0].value if at.table else at.dataframe[0].value
+
+
+def charts(at: AppTest) -> list[dict[str, Any]]:
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+@pytest.fixture(autouse=True)
+def _app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ARENA_APP_CACHE_DIR", str(tmp_path / "app-cache"))
+
+
+def _build(path: Path, *commands: list[str]) -> str:
+    url = f"sqlite:///{path}"
+    arena = Arena()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(path.parent)
+        mp.setenv("ARENA_CACHE_DIR", str(path.parent / "cache"))
+        for cmd in commands:
+            arena(*cmd, "--db", url, ok=False)
+    return url
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A store filled by real smoke runs and a real benchmark (built once for the module)."""
+    path = tmp_path_factory.mktemp("filled") / "arena.db"
+    url = _build(path,
+                 ["run", "-m", "gru,lstm", "-t", "copy,adding", "--preset", "smoke", "--seeds", "0-2",
+                  "--set", "epochs=1"],
+                 ["bench", "-m", "rnn", "--seq-len", "8,16", "--hidden", "8", "--batch", "2", "--input-size", "2",
+                  "--rounds", "2"])
+    with sqlite3.connect(path) as c:
+        assert c.execute("select count(*) from runs where status='done'").fetchone()[0] == 12
+        assert c.execute("select count(*) from throughput").fetchone()[0] >= 2
+    return url
+
+
+@pytest.fixture(scope="module")
+def failed_only(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Only failed runs (hidden=0 makes every model fail to build)."""
+    path = tmp_path_factory.mktemp("failed") / "arena.db"
+    return _build(path, ["run", "-m", "gru", "-t", "copy", "--preset", "smoke", "--seeds", "0-1", "--set",
+                         "hidden=0"])
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """9 cells × 100 settings × 3 seeds written straight into the schema (no training)."""
+    from arena.app.synthetic import build_store
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('synthetic') / 'arena.db'}"
+    build_store(url, 2700, n_cells=9, curves_every=7)
+    return url
+
+
+# -- the command -----------------------------------------------------------------------------------
+def test_app_command_is_registered_through_the_hook(arena: Any) -> None:
+    assert "app" in arena("--help").output
+    out = arena("app", "--help").output
+    assert "--db" in out and "--port" in out and "read-only" in out
+    plugins = {p["name"]: p for p in arena.json("plugins", "--format", "json")}
+    assert plugins["app"]["hooks"] == ["register_commands"] and plugins["app"]["error"] is None
+
+
+def test_app_command_module_is_light() -> None:
+    code = ("import sys, arena.app.command; "
+            "print(sorted(m for m in ('streamlit', 'pandas', 'altair', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_app_command_explains_a_missing_store(arena: Any, tmp_path: Path) -> None:
+    r = arena("app", "--db", f"sqlite:///{tmp_path / 'nope.db'}", ok=False)
+    assert r.exit_code == 2 and "no database at" in r.output
+    assert not (tmp_path / "nope.db").exists()
+    r = arena("app", "--db", "not a url", ok=False)
+    assert r.exit_code == 2 and "bad database URL" in r.output
+
+
+def test_db_env_names_agree() -> None:
+    from arena.app import command, data
+
+    assert command.DB_ENV == data.DB_ENV
+    assert command.script_path().is_file() and command.script_path().name == "streamlit_app.py"
+
+
+# -- every page on a store of real runs -------------------------------------------------------------
+def test_entry_script_navigates_to_the_leaderboard(filled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARENA_APP_DB", filled)
+    at = AppTest.from_file(str(SCRIPT), default_timeout=120).run()
+    assert not at.exception
+    assert at.title[0].value == "Leaderboard"
+
+
+def test_leaderboard_page(filled: str, monkeypatch: pytest.MonkeyPatch, arena: Any) -> None:
+    monkeypatch.setenv("ARENA_APP_DB", filled)
+    at = page("leaderboard")
+    m = matrix(at)
+    assert sorted(m.index) == ["gru", "lstm"]
+    assert any("token_acc ↑" in c for c in m.columns) and any("mse ↓" in c for c in m.columns)
+    cells = " ".join(str(v) for v in m.to_numpy().ravel())
+    assert "★" in cells and "n=3" in cells
+    assert "tied with the leader" in texts(at)
+    assert at.get("download_button"), "CSV download"
+    # The numbers are arena's own: the same as `arena leaderboard --format json`.
+    cli = {(r["task"], r["cell"]): r for r in arena.json("leaderboard", "--format", "json", "--db", filled)}
+    from arena.app import data
+
+    store = data.open_readonly(filled)
+    board = data.board(data.load_frame(store), data.load_frame(store).runs)
+    assert len(board) == len(cli) == 4
+    for r in board:
+        c = cli[(r["task"], r["cell"])]
+        for k in ("mean", "std", "ci_low", "ci_high", "n", "rank", "rank_low", "rank_high", "leader",
+                  "tied_with_leader", "failed", "diverged"):
+            assert r[k] == pytest.approx(c[k]) if isinstance(c[k], float) else r[k] == c[k], k
+    # Filters: one task, and a plugin that registered no stored cell.
+    at.multiselect(key="lb_tasks").set_value(["copy"]).run()
+    assert not at.exception
+    assert all("copy" in c for c in matrix(at).columns)
+    at.multiselect(key="lb_plugins").set_value([]).run()
+    assert "No runs match these filters" in texts(at)
+
+
+def test_leaderboard_csv_matches_the_board(filled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+    from io import StringIO
+
+    from arena.app import data, views
+
+    monkeypatch.setenv("ARENA_APP_DB", filled)
+    store = data.open_readonly(filled)
+    frame = data.load_frame(store)
+    board = data.board(frame, frame.runs)
+    df = pd.read_csv(StringIO(views.csv_text(board)))
+    assert list(df.columns[:5]) == ["task", "preset", "setting", "cell", "metric"]
+    assert sorted(df["cell"]) == ["gru", "gru", "lstm", "lstm"]
+    assert df["mean"].tolist() == pytest.approx([r["mean"] for r in board])
+
+
+def test_task_page(filled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARENA_APP_DB", filled)
+    at = page("task")
+    assert at.sidebar.selectbox(key="task_task").value == "adding"
+    specs = charts(at)
+    assert len(specs) >= 2  # per-seed dots with CIs, learning curves
+    seeds = json.dumps(specs[0])
+    assert "gru" in seeds and "lstm" in seeds and "ci_low" in seeds
+    assert at.selectbox(key="task_curve").value == "val_mse"
+    at.sidebar.selectbox(key="task_task").set_value("copy").run()
+    assert not at.exception and at.selectbox(key="task_curve").value == "val_token_acc"
+    assert "token_acc" in texts(at)
+
+
+def test_task_page_slices_by_parameter(synthetic: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARENA_APP_DB", synthetic)
+    at = page("task")
+    at.sidebar.selectbox(key="task_task").set_value("interference").run()
+    assert not at.exception
+    assert at.selectbox(key="task_slice").value == "distractors"
+    assert any("distractors" in json.dumps(s) for s in charts(at))
+    at.selectbox(key="task_setting").select_index(3).run()
+    assert not at.exception
+
+
+def test_compare_page(filled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARENA_APP_DB", filled)
+    at = page("compare")
+    assert sorted(at.sidebar.multiselect(key="cmp_cells").value) == ["gru", "lstm"]
+    assert "Holm-corrected over all pairs" in texts(at)
+    assert charts(at), "the pairwise heatmap"
+    assert "gru vs lstm on every setting" in texts(at)
+    at.radio(key="cmp_stat").set_value("Holm-corrected p (Wilcoxon)").run()
+    assert not at.exception
+    assert "Holm-corrected p" in json.dumps(charts(at)[0])
+    at.sidebar.multiselect(key="cmp_cells").set_value(["gru"]).run()
+    assert "at least two cells" in texts(at)
+
+
+def test_compare_page_draws_a_critical_difference_diagram(synthetic: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARENA_APP_DB", synthetic)
+    at = page("compare")
+    at.sidebar.multiselect(key="cmp_cells").set_value(["gru", "lstm", "rnn", "mingru", "aru"]).run()
+    assert not at.exception
+    text = texts(at)
+    assert "Friedman test over" in text and "so the cells differ" in text
+    assert "the red bar is the critical difference" in text  # the caption under the drawn diagram
+    assert len(charts(at)) == 2  # heatmap and CD diagram
+
+
+def test_throughput_page(filled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARENA_APP_DB", filled)
+    at = page("throughput")
+    specs = charts(at)
+    assert len(specs) >= 2
+    assert '"type": "log"' in json.dumps(specs[0])
+    table = at.dataframe[0].value
+    assert {"rnn", "gru"} <= set(table["model"]) and table["device_label"].nunique() == 1
+    assert {"peak_mem_bytes", "state_bytes", "ratio_to_baseline"} <= set(table.columns)
+    assert at.sidebar.checkbox(key="tp_compare").value is False
+
+
+def test_runs_page(filled: str, monkeypatch: pytest.MonkeyPatch, arena: Any) -> None:
+    monkeypatch.setenv("ARENA_APP_DB", filled)
+    at = page("runs")
+    assert len(at.dataframe[0].value) == 12
+    key = at.selectbox(key="runs_key").value
+    shown = arena.json("show", key, "--db", filled)
+    assert shown["reproduce"] in [c.value for c in at.code]
+    at.text_input(key="runs_search").input("lstm").run()
+    assert set(at.dataframe[0].value["cell"]) == {"lstm"}
+    # Search text is a bound, escaped LIKE pattern: SQL or wildcards in it match literally.
+    at.text_input(key="runs_search").input("%").run()
+    assert "No run matches" in texts(at)
+    at.text_input(key="runs_search").input("x'; DROP TABLE runs; --").run()
+    assert not at.exception and "No run matches" in texts(at)
+    with sqlite3.connect(filled.removeprefix("sqlite:///")) as c:
+        assert c.execute("select count(*) from runs").fetchone()[0] == 12
+
+
+def test_plugins_page(filled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARENA_APP_DB", filled)
+    at = page("plugins")
+    plugins, cells, tasks = (d.value for d in at.dataframe[:3])
+    assert "app" in set(plugins["name"]) and "builtin-cells" in set(plugins["name"])
+    assert {"gru", "lstm"} <= set(cells["cell"]) and "reference" in cells.columns
+    assert "copy" in set(tasks["task"]) and "token_acc ↑" in set(tasks["main metric"])
+    assert "without errors" in texts(at)
+
+
+# -- edge-case stores ------------------------------------------------------------------------------
+def test_every_page_on_an_empty_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from arena.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    open_store(url).close()
+    monkeypatch.setenv("ARENA_APP_DB", url)
+    for name in PAGES:
+        at = page(name)
+        if name == "plugins":
+            continue
+        msg = texts(at)
+        assert "empty" in msg or "No benchmark rows" in msg, (name, msg)
+        assert "arena " in msg  # says what to run
+
+
+def test_every_page_on_a_store_of_failed_runs(failed_only: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARENA_APP_DB", failed_only)
+    for name in PAGES:
+        page(name)
+    at = page("leaderboard")
+    assert "failed or diverged" in texts(at) and at.warning
+    at = page("runs")
+    assert at.error and "Traceback" in texts(at)
+    at = page("compare")
+    assert "Pick at least two cells" in texts(at)
+
+
+def test_every_page_on_a_store_of_an_older_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from arena.store import open_store
+
+    path = tmp_path / "old.db"
+    open_store(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as c:  # as if written before migration m003
+        c.execute("delete from _arena_migrations where name = 'm003_chance'")
+    before = path.read_bytes()
+    monkeypatch.setenv("ARENA_APP_DB", f"sqlite:///{path}")
+    for name in PAGES[:-1]:
+        at = page(name)
+        assert "older schema" in texts(at), name
+    assert path.read_bytes() == before
+
+
+def test_every_page_without_a_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARENA_APP_DB", f"sqlite:///{tmp_path / 'missing.db'}")
+    for name in PAGES:
+        at = page(name)
+        if name != "plugins":
+            assert "No store yet" in texts(at)
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_a_file_that_is_not_a_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "junk.db"
+    path.write_text("not a database")
+    monkeypatch.setenv("ARENA_APP_DB", f"sqlite:///{path}")
+    at = page("leaderboard")
+    assert at.error and "corrupt" in texts(at)
+
+
+# -- read-only and caching -------------------------------------------------------------------------
+def _fingerprint(path: Path) -> tuple[Any, ...]:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as c:
+        tables = [r[0] for r in c.execute("select name from sqlite_master where type='table' order by name")]
+        sums = {t: hashlib.sha256(repr(c.execute(f'select * from "{t}" order by 1, 2').fetchall()).encode()).hexdigest()
+                for t in tables}
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns, sums
+
+
+def test_no_page_changes_the_store(filled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = Path(filled.removeprefix("sqlite:///"))
+    before = _fingerprint(path)
+    monkeypatch.setenv("ARENA_APP_DB", filled)
+    for name in PAGES:
+        at = page(name)
+        for w in list(at.multiselect) + list(at.selectbox):  # touch every choice widget once
+            if getattr(w, "options", None):
+                w.set_value(w.value).run()
+    at = page("runs")
+    at.text_input(key="runs_search").input("gru'); DELETE FROM runs; --").run()
+    at = page("leaderboard")
+    at.sidebar.multiselect(key="lb_tasks").set_value(["adding"]).run()
+    assert _fingerprint(path) == before
+
+
+def test_the_app_sees_new_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = _build(tmp_path / "grow.db", ["run", "-m", "gru", "-t", "copy", "--preset", "smoke", "--seeds", "0",
+                                        "--set", "epochs=1"])
+    monkeypatch.setenv("ARENA_APP_DB", url)
+    at = page("leaderboard")
+    assert "n=1" in " ".join(map(str, matrix(at).to_numpy().ravel()))
+    _build(tmp_path / "grow.db", ["run", "-m", "gru", "-t", "copy", "--preset", "smoke", "--seeds", "1",
+                                  "--set", "epochs=1"])
+    at.run()
+    assert "n=2" in " ".join(map(str, matrix(at).to_numpy().ravel()))
+
+
+def test_fast_path_equals_arena_leaderboard(synthetic: str) -> None:
+    """The app's one-query loading and per-setting cache give exactly task_board and aggregate_board."""
+    from arena.app import data
+    from arena.leaderboard import aggregate_board, task_board
+
+    store = data.open_readonly(synthetic)
+    frame = data.load_frame(store)
+    rows = data.select_rows(frame, settings=[s for s in frame.settings.index if frame.settings.at[s, "task"]
+                                             in ("copy", "parity")])
+    got = [{k: v for k, v in r.items() if k != "setting_id"} for r in data.board(frame, rows)]
+    ref = task_board(store, task="copy") + task_board(store, task="parity")
+    assert json.dumps(got, sort_keys=True, default=str) == json.dumps(ref, sort_keys=True, default=str)
+    data._memo.clear()  # from the JSON files now
+    again = [{k: v for k, v in r.items() if k != "setting_id"} for r in data.board(frame, rows)]
+    assert json.dumps(again, sort_keys=True, default=str) == json.dumps(ref, sort_keys=True, default=str)
+    agg = data.aggregate(frame, data.select_rows(frame, settings=[s for s in frame.settings.index
+                                                                  if frame.settings.at[s, "task"] == "copy"]))
+    assert json.dumps(agg, sort_keys=True, default=str) == json.dumps(
+        json.loads(json.dumps(aggregate_board(store, task="copy"), default=str)), sort_keys=True, default=str)
+
+
+def test_revision_changes_when_a_run_finishes(tmp_path: Path) -> None:
+    from arena.app import data
+    from arena.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'rev.db'}"
+    open_store(url).close()
+    store = data.open_readonly(url)
+    r0 = data.revision(store)
+    assert data.revision(store) == r0
+    w = open_store(url)
+    env = w.save_environment({"arena": "test"})
+    with w.engine.begin() as conn:
+        from arena.store import schema
+
+        conn.execute(schema.runs.insert().values(
+            key="b2:x", cell="gru", task="copy", preset="smoke", seed=0, status="running", cell_version="1",
+            task_version="1", cell_options="{}", params="{}", train="{}", spec="{}", main_metric="token_acc",
+            directions='{"token_acc":true}', chance='{"token_acc":0.1}', data_seed="0", init_seed="0",
+            env_id=env, created_at="2025-01-01T00:00:00+00:00"))
+    r1 = data.revision(store)
+    w.finish_run("b2:x", status="done", metrics={"test": {"token_acc": 0.5}})
+    r2 = data.revision(store)
+    assert len({r0, r1, r2}) == 3
+    w.close()
+
+
+# -- a real browser (about 15 s) --------------------------------------------------------------------
+def test_browser_shows_the_leaderboard(filled: str, tmp_path: Path) -> None:
+    from arena.app.browser import Browser, find_chromium, free_port, wait_http
+
+    if find_chromium() is None:
+        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+    port = free_port()
+    env = {**os.environ, "ARENA_APP_CACHE_DIR": str(tmp_path / "app-cache")}
+    proc = subprocess.Popen([arena_exe(), "app", "--db", filled, "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_http(f"http://localhost:{port}/_stcore/health", timeout=90)
+        with Browser(1400, 1000) as b:
+            b.get(f"http://localhost:{port}/")
+            text = b.wait_for_text("Leaderboard", "Cells × tasks", "gru", "lstm", "Across tasks", timeout=120)
+            assert "copy · smoke (token_acc ↑)" in text and "adding · smoke (mse ↓)" in text
+            assert "★" in text
+            shot = b.screenshot(tmp_path / "leaderboard.png")
+            data = shot.read_bytes()
+            assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+            b.get(f"http://localhost:{port}/runs")
+            assert "arena run --model" in b.wait_for_text("Reproduce it", timeout=120)
+    finally:
+        proc.terminate()
+        try:
+            out, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+    assert "Traceback" not in out, out[-3000:]
+
+
+def test_pages_on_postgresql_are_read_only(postgres: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from arena.app import data
+
+    url = postgres.create_database(f"arena_app_{os.getpid()}_{time.monotonic_ns()}")
+    monkeypatch.chdir(tmp_path)
+    Arena()("run", "-m", "gru,lstm", "-t", "copy", "--preset", "smoke", "--seeds", "0-1", "--set", "epochs=1",
+            "--db", url)
+    monkeypatch.setenv("ARENA_APP_DB", url)
+    for name in PAGES:
+        page(name)
+    assert sorted(matrix(page("leaderboard")).index) == ["gru", "lstm"]
+    store = data.open_readonly(url)
+    with pytest.raises(DBAPIError, match="read-only"):
+        with store.engine.begin() as conn:
+            conn.execute(text("DELETE FROM runs"))
+    assert len(data.search_runs(store)[1]) == 4
