@@ -155,3 +155,31 @@ def register_cells(register: Callable[..., None]) -> None:
                    "State (h, v) with v 3H wide."),
         ),
     )
+    register(
+        "maru",
+        "arena.plugins.maru:MARU",
+        info=CellInfo(
+            summary="MARU: Mamba block (selective scan) → Linear → mixture-of-memories GRU with router, attention "
+                    "read and NTM erase/add write.",
+            reference="Fingersoup/MARU (src/maru.py, mamba_block.py, mom_gru_cell.py, enhanced_mom_gru_cell.py; "
+                      "snapshot c9b2770); Gu & Dao 2023, arXiv:2312.00752",
+            equation="s = exp(Δ⊗A)⊙s + B⊗(Δ⊙ξ), m = out_proj((C·s + D⊙ξ)⊙SiLU(z)), u = W m; "
+                     "w = softmax(R2 ReLU(R1[u,h])); c = Σ_k w_k softmax(Mem_k q/√Dm)ᵀMem_k; x̂=[u,c]; "
+                     "r,z = σ(x̂W+hU+b); h̃ = tanh(x̂W_h+(r⊙h)U_h+b_h); h = z⊙h+(1−z)⊙h̃; "
+                     "Mem_k ← Mem_k⊙(1−ω_k eᵀ)+ω_k addᵀ, ω_k = softmax(Mem_k key/√Dm)·w_k·σ(g)",
+            options={"size": "small", "d_model": 0, "d_state": 16, "d_conv": 4, "expand": 2, "num_memories": 0,
+                     "memory_size": 0, "memory_dim": 0, "router_hidden": 32, "router": "enhanced", "scan": "auto",
+                     "eval_gumbel": False},
+            capabilities=("step", "parallel-scan"),
+            notes=("size small: K=4 banks × S=32 slots × Dm=32; reference: 6×256×128 (the 6.77M model; at hidden 640 "
+                   "the cell has exactly its 6,315,623 Mamba+proj+MoM-GRU params). d_model 0 = hidden; memory sizes "
+                   "0 = from size. State (conv window, SSM state, h, Mem): step is O(1) and chunks equal whole runs "
+                   "(the reference's generate_step restarts Mamba per token). router enhanced = LFB bias + "
+                   "Gumbel-softmax τ schedule in training; eval uses softmax(logits+LFB bias), deterministic; "
+                   "eval_gumbel=True restores the reference's noisy eval. scan auto: sequential scripted loop with "
+                   "checkpointed hand-written backward on CPU (~6× faster than the parallel scan here), Blelloch "
+                   "parallel scan elsewhere. Host head/dropout replace the reference's MLP head and dropouts. CPU: "
+                   "~6.2–6.9× nn.GRU time at B32/H128/T256. Trained at lr 1e-4 in the reference; at lr 1e-2 it "
+                   "saturates (fails smoke-train), learns at ≤5e-3."),
+        ),
+    )

