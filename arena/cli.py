@@ -427,15 +427,31 @@ def compare(a: str, b: str, task: str | None, fmt: str, db: str | None) -> None:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "markdown"]), default="json", show_default=True,
+              help="json and csv: one record per run; markdown: the leaderboard as one cell x setting table.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to this file instead of stdout.")
 @db_option
 def export(fmt: str, output: str | None, db: str | None) -> None:
-    """Every stored run (config, status, final test metrics, environment, timing)."""
+    """Every stored run (config, status, final test metrics, environment, timing).
+
+    ``--format markdown`` writes the leaderboard instead, one row per cell and one column per
+    task setting (mean of the main test metric, ★ leader, = tied with it), for READMEs and papers.
+    """
     from arena.results import export_runs, flatten
     from arena.tables import render
 
+    if fmt == "markdown":
+        from arena.leaderboard import board_matrix, task_board
+
+        columns, table = board_matrix(task_board(_open(db)))
+        text = render(table, columns, "markdown") if table else "No runs."
+        if output:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        else:
+            click.echo(text)
+        return
     runs = export_runs(_open(db))
     if fmt == "json":
         text = json.dumps(runs, indent=2, default=str, ensure_ascii=False)

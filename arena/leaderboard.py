@@ -235,3 +235,30 @@ def compare(store: Store, a: str, b: str, task: str | None = None, n_boot: int =
     for r, p in zip(rows, stats.holm([r.get("p_ttest") for r in rows])):
         r["p_ttest_holm"] = p
     return rows
+
+
+def board_matrix(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, str]]]:
+    """The whole board as one cell × setting table (for a README): each entry is the mean of the
+    setting's main test metric, ``★`` for the leader, ``=`` for cells not shown worse than it,
+    and ``(n)`` when fewer than 5 seeds count. Returns (columns, rows); cells are rows in name
+    order, settings are columns."""
+    columns: list[str] = []
+    entries: dict[str, dict[str, str]] = defaultdict(dict)
+    for r in rows:
+        setting = r["task"] + ("" if r["preset"] == "standard" else f" ({r['preset']})")
+        if r["setting"]:
+            setting += f" [{r['setting']}]"
+        col = f"{setting} {r['metric']}"
+        if col not in columns:
+            columns.append(col)
+        if r["mean"] is None:
+            text = "—"
+        else:
+            text = f"{r['mean']:.3g}"
+            text += " ★" if r["leader"] else (" =" if r["tied_with_leader"] else "")
+            if r["n"] < 5:
+                text += f" (n={r['n']})"
+        entries[r["cell"]][col] = text
+    table = [{"cell": cell, **{c: entries[cell].get(c, "") for c in columns}}
+             for cell in sorted(entries, key=natural_key)]
+    return ["cell", *columns], table

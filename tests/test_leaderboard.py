@@ -73,3 +73,14 @@ def test_aggregate_across_tasks(arena, db_url):
 def test_compare_without_common_runs_is_a_clear_error(arena, filled):
     res = arena("compare", "gru", "lstmm", "--db", filled, ok=False)
     assert res.exit_code == 2 and "no setting where both 'gru' and 'lstmm'" in res.stderr
+
+
+def test_export_markdown_is_the_board_as_one_table(arena, filled):
+    rows = {r["cell"]: r for r in arena.json("leaderboard", "--format", "json", "--db", filled)}
+    text = arena("export", "--format", "markdown", "--db", filled).stdout.strip().splitlines()
+    assert text[0] == "| cell | counting (smoke) mse ↓ |" and text[1] == "|---|---|"
+    body = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1].rstrip(" |") for line in text[2:]}
+    assert set(body) == {"gru", "rnn"}
+    for cell, entry in body.items():
+        assert entry.split()[0] == f"{rows[cell]['mean']:.3g}"
+        assert ("★" in entry) == rows[cell]["leader"]
