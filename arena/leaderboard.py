@@ -238,19 +238,17 @@ def compare(store: Store, a: str, b: str, task: str | None = None, n_boot: int =
 
 
 def board_matrix(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, str]]]:
-    """The whole board as one cell × setting table (for a README): each entry is the mean of the
+    """The whole board as one setting × cell table (for a README): each entry is the mean of the
     setting's main test metric, ``★`` for the leader, ``=`` for cells not shown worse than it,
-    and ``(n)`` when fewer than 5 seeds count. Returns (columns, rows); cells are rows in name
-    order, settings are columns."""
-    columns: list[str] = []
-    entries: dict[str, dict[str, str]] = defaultdict(dict)
+    and ``(n=k)`` when fewer than 5 seeds count. Returns (columns, rows): one row per setting,
+    one column per cell in name order."""
+    cells = sorted({r["cell"] for r in rows}, key=natural_key)
+    table: dict[str, dict[str, str]] = {}
     for r in rows:
         setting = r["task"] + ("" if r["preset"] == "standard" else f" ({r['preset']})")
         if r["setting"]:
             setting += f" [{r['setting']}]"
-        col = f"{setting} {r['metric']}"
-        if col not in columns:
-            columns.append(col)
+        row = table.setdefault(setting, {"setting": setting, "metric": r["metric"], **{c: "" for c in cells}})
         if r["mean"] is None:
             text = "—"
         else:
@@ -258,7 +256,5 @@ def board_matrix(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, 
             text += " ★" if r["leader"] else (" =" if r["tied_with_leader"] else "")
             if r["n"] < 5:
                 text += f" (n={r['n']})"
-        entries[r["cell"]][col] = text
-    table = [{"cell": cell, **{c: entries[cell].get(c, "") for c in columns}}
-             for cell in sorted(entries, key=natural_key)]
-    return ["cell", *columns], table
+        row[r["cell"]] = text
+    return ["setting", "metric", *cells], list(table.values())

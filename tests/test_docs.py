@@ -57,3 +57,12 @@ def test_every_subpackage_is_installed():
     dirs = {f"arena.{p.parent.name}" for p in (REPO / "arena").glob("*/__init__.py")} | {"arena"}
     mapped = {name for name in conf["package-dir"]}
     assert dirs <= listed and mapped <= listed
+
+
+def test_readme_leaderboard_is_the_shipped_store(arena):
+    """The README's table is `arena export --format markdown` of the committed leaderboard.db."""
+    text = (REPO / "README.md").read_text()
+    start = "<!-- leaderboard: arena export --format markdown --db sqlite:///leaderboard.db -->\n"
+    shown = text.split(start, 1)[1].split("<!-- /leaderboard -->", 1)[0]
+    fresh = arena("export", "--format", "markdown", "--db", f"sqlite:///{REPO / 'leaderboard.db'}").stdout
+    assert shown == fresh

@@ -78,9 +78,10 @@ def test_compare_without_common_runs_is_a_clear_error(arena, filled):
 def test_export_markdown_is_the_board_as_one_table(arena, filled):
     rows = {r["cell"]: r for r in arena.json("leaderboard", "--format", "json", "--db", filled)}
     text = arena("export", "--format", "markdown", "--db", filled).stdout.strip().splitlines()
-    assert text[0] == "| cell | counting (smoke) mse ↓ |" and text[1] == "|---|---|"
-    body = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1].rstrip(" |") for line in text[2:]}
-    assert set(body) == {"gru", "rnn"}
-    for cell, entry in body.items():
-        assert entry.split()[0] == f"{rows[cell]['mean']:.3g}"
-        assert ("★" in entry) == rows[cell]["leader"]
+    assert text[0] == "| setting | metric | gru | rnn |" and text[1] == "|---|---|---|---|"
+    assert len(text) == 3  # one setting
+    entries = dict(zip(["setting", "metric", "gru", "rnn"], (v.strip() for v in text[2].strip("|").split(" | "))))
+    assert entries["setting"] == "counting (smoke)" and entries["metric"] == "mse ↓"
+    for cell in ("gru", "rnn"):
+        assert entries[cell].split()[0] == f"{rows[cell]['mean']:.3g}"
+        assert ("★" in entries[cell]) == rows[cell]["leader"]
