@@ -31,6 +31,15 @@ Options (all off by default, as in the reference):
   by the LN when u ⊙ v is small; only the per-unit *relative* damping survives. With
   ``layer_norm=False`` the damping is a genuine decay. We keep the reference order.
 
+Known behaviour, kept as in the reference: with b_h = 0 an input that is exactly zero keeps
+h at exactly 0 (h̃ = tanh(0) = 0, so v = 0), the LayerNorm then sees zero variance and its
+backward multiplies the gradient by 1/sqrt(eps) ≈ 316 per step. About 15 zero steps from t = 0
+overflow float32, so the very first gradient is NaN on tasks whose inputs start with runs of
+exact zeros (``counting``'s 0/1 inputs, ``sparse-events``' zero "no event" embedding): MoGRU
+diverges there on every seed (docs/reproduction.md; tests/test_mogru.py). ``layer_norm=False``
+avoids it. A non-zero b_h init would too; it is not an option yet because a new option changes
+every stored MoGRU run's key.
+
 Ablations (reference ``ablation.py``; they compose with the options above, which the reference
 ablations never combined with):
 

@@ -327,3 +327,28 @@ def test_momgru_initialisation():
     for w, fan_in in ((cell.weight_x, I), (cell.weight_h, H)):
         bound = math.sqrt(6 / (fan_in + 3 * H))
         assert 0.9 * bound < w.abs().max() <= bound
+
+
+def test_mogru_zero_input_prefix_overflows_the_gradient_as_the_reference_does():
+    """Why MoGRU diverges on counting and sparse-events (docs/reproduction.md): with the
+    reference init (b_h = 0) an exactly-zero input keeps h at exactly 0, so each step's
+    LayerNorm sees zero variance and its backward multiplies the gradient by 1/sqrt(eps) ≈ 316.
+    About 15 such steps overflow float32, and the first gradient is already NaN."""
+    torch.manual_seed(0)
+    cell = MoGRU(1, 16)
+    head = torch.randn(16)  # a readout; the plain sum of a LayerNorm output has zero gradient
+    short, _ = cell(torch.zeros(4, 5, 1))
+    (short[:, -1] @ head).sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in cell.parameters())
+    cell.zero_grad()
+    x = torch.zeros(4, 30, 1)
+    x[:, -1] = 1.0  # one event at the end: the state is exactly zero for 29 steps
+    out, _ = cell(x)
+    assert torch.isfinite(out).all()  # the forward pass is fine
+    (out[:, -1] @ head).sum().backward()
+    assert not all(torch.isfinite(p.grad).all() for p in cell.parameters())
+    # Without the LayerNorm (ablation option) the same input trains.
+    plain = MoGRU(1, 16, layer_norm=False)
+    out, _ = plain(x)
+    (out[:, -1] @ head).sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in plain.parameters())
