@@ -428,15 +428,15 @@ def compare(a: str, b: str, task: str | None, fmt: str, db: str | None) -> None:
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "markdown"]), default="json", show_default=True,
-              help="json and csv: one record per run; markdown: the leaderboard as one cell x setting table.")
+              help="json and csv: one record per run; markdown: the leaderboard as one setting x cell table.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to this file instead of stdout.")
 @db_option
 def export(fmt: str, output: str | None, db: str | None) -> None:
     """Every stored run (config, status, final test metrics, environment, timing).
 
-    ``--format markdown`` writes the leaderboard instead, one row per cell and one column per
-    task setting (mean of the main test metric, ★ leader, = tied with it), for READMEs and papers.
+    ``--format markdown`` writes the leaderboard instead, one row per task setting and one column
+    per cell (mean of the main test metric, ★ leader, = tied with it), for READMEs and papers.
     """
     from arena.results import export_runs, flatten
     from arena.tables import render
@@ -446,17 +446,10 @@ def export(fmt: str, output: str | None, db: str | None) -> None:
 
         columns, table = board_matrix(task_board(_open(db)))
         text = render(table, columns, "markdown") if table else "No runs."
-        if output:
-            with open(output, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
-        else:
-            click.echo(text)
-        return
-    runs = export_runs(_open(db))
-    if fmt == "json":
-        text = json.dumps(runs, indent=2, default=str, ensure_ascii=False)
+    elif fmt == "json":
+        text = json.dumps(export_runs(_open(db)), indent=2, default=str, ensure_ascii=False)
     else:
-        flat = [flatten(r) for r in runs]
+        flat = [flatten(r) for r in export_runs(_open(db))]
         cols: list[str] = []
         for r in flat:
             cols.extend(c for c in r if c not in cols)
