@@ -37,8 +37,8 @@ def test_every_claim_has_a_verdict_in_the_report():
         assert any(v in verdict for v in ("reproduced", "not testable here")), row
 
 
-def check(op, p_holm, effect):
-    return {"op": op, "p_holm": p_holm, "effect_size": effect}
+def check(op, p_holm, effect, learned_a=0.5):
+    return {"op": op, "p_holm": p_holm, "effect_size": effect, "learned_a": learned_a}
 
 
 @pytest.mark.parametrize("op,p,effect,expected", [
@@ -51,6 +51,16 @@ def check(op, p_holm, effect):
 ])
 def test_assertion_rules(op, p, effect, expected):
     assert load().holds(check(op, p, effect)) == expected
+
+
+def test_beating_a_cell_at_chance_needs_learning_something():
+    rep = load()
+    # Four classes, chance 0.25: 0.2507 is "significantly" above 0.2484 yet learned nothing.
+    at_chance = rep.learned(0.2507, 0.25, True)
+    assert at_chance == pytest.approx(0.0007 / 0.75)
+    assert rep.holds(check(">", 0.001, 3.0, at_chance)) == "at chance"
+    assert rep.holds(check(">", 0.001, 3.0, rep.learned(0.9, 0.25, True))) == "yes"
+    assert rep.learned(0.5, 9.0, False) == pytest.approx(8.5 / 9)  # MSE: chance 9, perfect 0
 
 
 def test_verdict_rules():

@@ -1,0 +1,35 @@
+"""The committed leaderboard.db: what a fresh clone opens first (docs/leaderboard.md)."""
+from pathlib import Path
+
+from arena.host import get_host
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED = f"sqlite:///{REPO / 'leaderboard.db'}"
+
+
+def test_every_builtin_cell_on_every_task_with_five_seeds(arena):
+    """`arena leaderboard` lists each built-in cell on each built-in task at the task's default
+    preset (`standard`; `small` for ag-news, whose `standard` needs a file not available here)
+    with n >= 5, and no run is left pending."""
+    host = get_host()
+    builtin = {e.name for e in host.cells if host.plugins[e.plugin].dist == "rnn-arena"}
+    tasks = {e.name: e.info.default_preset for e in host.tasks if host.plugins[e.plugin].dist == "rnn-arena"}
+    assert len(builtin) == 10 and len(tasks) == 10
+    rows = arena.json("leaderboard", "--format", "json", "--db", SHIPPED)
+    have = {(r["task"], r["preset"], r["cell"]): r["n"] for r in rows
+            if r["setting"] in ("", "n_distractors=10", "noise=0.0")}
+    missing = [(t, p, c) for t, p in tasks.items() for c in builtin if have.get((t, p, c), 0) < 5]
+    assert not missing, f"cells with fewer than 5 seeds on the shipped board: {missing}"
+    pending = [r for r in arena.json("export", "--db", SHIPPED) if r["status"] in ("planned", "running")]
+    assert not pending
+
+
+def test_every_builtin_cell_has_throughput_rows():
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(SHIPPED)
+    with engine.connect() as conn:
+        benched = {row[0] for row in conn.execute(sa.text("select distinct model from throughput"))}
+    host = get_host()
+    builtin = {e.name for e in host.cells if host.plugins[e.plugin].dist == "rnn-arena"}
+    assert len(builtin) == 10 and builtin <= benched
