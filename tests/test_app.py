@@ -444,7 +444,8 @@ def test_browser_shows_the_leaderboard(filled: str, tmp_path: Path) -> None:
             data = shot.read_bytes()
             assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
             b.get(f"http://localhost:{port}/runs")
-            assert "arena run --model" in b.wait_for_text("Reproduce it", timeout=120)
+            # Wait for both: the heading renders before the code block under it.
+            assert "arena run --model" in b.wait_for_text("Reproduce it", "arena run --model", timeout=120)
     finally:
         proc.terminate()
         try:
