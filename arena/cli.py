@@ -372,6 +372,8 @@ def leaderboard(task: str | None, aggregate: bool, fmt: str, db: str | None) -> 
             click.echo(f"\n{len(agg['settings'])} settings: {', '.join(agg['settings'])}")
             if agg["partial"]:
                 click.echo(f"Left out (results missing on some settings): {', '.join(agg['partial'])}")
+            if agg.get("left_out_settings"):
+                click.echo(f"Settings left out (not run by every cell): {', '.join(agg['left_out_settings'])}")
             if agg["friedman"]:
                 click.echo(agg["friedman"]["text"])
         return

@@ -155,9 +155,18 @@ def aggregate_board(store: Store, task: str | None = None, n_boot: int = BOARD_B
                 per_cell_scores[cell][col] = [stats.normalise(x, chance=s.chance, best=best, higher_is_better=s.higher)
                                               for x in v["values"]]
     full = [c for c in per_cell_scores if len(per_cell_scores[c]) == len(columns)]
+    # The aggregate needs a complete cell × setting block. Two ways to get one: leave out the
+    # cells that miss a setting, or leave out the settings that some cell did not run (sweeps,
+    # reference presets run for a few cells). Keep whichever block is larger.
+    common = [col for col in columns if all(col in per_cell_scores[c] for c in per_cell_scores)]
+    left_out: list[str] = []
+    if len(common) * len(per_cell_scores) > len(full) * len(columns):
+        left_out = [col for col in columns if col not in common]
+        columns, full = common, list(per_cell_scores)
     partial = sorted(set(per_cell_scores) - set(full))
     if not columns or not full:
-        return {"rows": [], "settings": columns, "partial": partial, "friedman": None}
+        return {"rows": [], "settings": columns, "partial": partial, "left_out_settings": left_out,
+                "friedman": None}
     mats = {}
     for cell in full:
         depth = max(len(v) for v in per_cell_scores[cell].values())
@@ -185,7 +194,7 @@ def aggregate_board(store: Store, task: str | None = None, n_boot: int = BOARD_B
         r["IQM [95% CI]"] = f"{r['iqm']:.3f}{ci}"
         r["mean [95% CI]"] = f"{r['mean']:.3f}{mci}"
         r["rank [95%]"] = f"{r['rank']:g} [{r['rank_low']:g}–{r['rank_high']:g}]"
-    return {"rows": rows, "settings": columns, "partial": partial, "friedman": fn}
+    return {"rows": rows, "settings": columns, "partial": partial, "left_out_settings": left_out, "friedman": fn}
 
 
 def iqm_rank_intervals(mats: dict[str, np.ndarray], *, n_boot: int = BOARD_BOOT, seed: int = 0,
