@@ -31,6 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "reproduction.md"
 JSON_OUT = Path(__file__).parent / "results" / "reproduction.json"
+DEFAULT_DB = f"sqlite:///{ROOT / 'leaderboard.db'}"
 ALPHA = 0.05
 #: A cell "beats" another only if it also learned something: its mean is at least this far from
 #: chance towards a perfect score. Without it, two cells at chance (say 0.2507 against 0.2484 on
@@ -44,7 +45,6 @@ class Where:
     task: str
     preset: str
     params: tuple[tuple[str, Any], ...] = ()
-    note: str = ""
 
     def label(self) -> str:
         extra = ", ".join(f"{k}={v}" for k, v in self.params)
@@ -277,16 +277,18 @@ def evaluate(db: str) -> dict[str, Any]:
         for st in entry["settings"]:
             st["verdict"] = verdict(st["checks"])
         entry["verdict"] = claim_verdict(entry)
-    return {"db": db, "n_tests": n_tests, "alpha": ALPHA, "claims": report}
+    return {"n_tests": n_tests, "alpha": ALPHA, "claims": report}
 
 
 def learned(mean: float | None, chance: float | None, higher: bool) -> float | None:
     """How far a mean is from chance towards a perfect score (1 for accuracies, 0 for errors):
     0 at chance, 1 perfect."""
-    if mean is None or chance is None:
-        return None
+    from arena.stats import normalise
+
     best = 1.0 if higher else 0.0
-    return None if best == chance else (mean - chance) / (best - chance)
+    if mean is None or chance is None or best == chance:
+        return None
+    return normalise(mean, chance=chance, best=best, higher_is_better=higher)
 
 
 def holds(check: dict[str, Any]) -> str:
@@ -392,10 +394,10 @@ def intro_text() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--db", default=f"sqlite:///{ROOT / 'leaderboard.db'}")
+    ap.add_argument("--db", default=DEFAULT_DB)
     ap.add_argument("--check", action="store_true", help="exit 1 if docs/reproduction.md is out of date")
     args = ap.parse_args(argv)
-    result = evaluate(args.db)
+    result = {"db": "leaderboard.db" if args.db == DEFAULT_DB else args.db, **evaluate(args.db)}
     text = render(result, intro_text())
     if args.check:
         if DOC.read_text(encoding="utf-8") != text:
