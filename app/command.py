@@ -41,6 +41,10 @@ def register_commands(cli: click.Group) -> None:
         """
         from arena.errors import ArenaError
         from arena.store import default_url, open_store
+        from arena.validate import db_problem
+
+        if db_problem(db):
+            raise ArenaError(db_problem(db))
 
         try:
             import streamlit  # noqa: F401
@@ -55,7 +59,9 @@ def register_commands(cli: click.Group) -> None:
             msg = str(exc)
             if "older schema" not in msg and "no runs table" not in msg:
                 raise
-        env = {**os.environ, DB_ENV: url}
+        # PYTHONSAFEPATH: `python -m` must not put the cwd (which may hold an `arena/` folder)
+        # ahead of the installed package.
+        env = {**os.environ, DB_ENV: url, "PYTHONSAFEPATH": "1"}
         cmd = [sys.executable, "-m", "streamlit", "run", str(script_path()),
                "--server.port", str(port), "--server.address", address,
                "--server.headless", "false" if browser else "true",

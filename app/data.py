@@ -32,10 +32,11 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, event, func, or_, select
+from sqlalchemy import event, func, or_, select
 
 from arena.errors import StoreError
 from arena.store import Store, open_store, schema
+from arena.store.providers import labelled
 from arena.store.schema import FINISHED
 
 #: Statuses whose runs are results (failures count at chance); the others are pending.
@@ -110,10 +111,10 @@ def problem_kind(exc: StoreError) -> str:
 
 # -- revision ---------------------------------------------------------------------------------
 def _file_stamp(store: Store) -> tuple[Any, ...]:
-    from arena.store import _sqlite_path
+    from arena.store.opening import sqlite_path
 
     try:
-        path = _sqlite_path(store.url)
+        path = sqlite_path(store.url)
     except Exception:  # noqa: BLE001 - not a file URL
         return ()
     if path is None:
@@ -295,7 +296,8 @@ def _build_frame(store: Store, rev: Any) -> Frame:
     # Two plain scans are much faster than a join of runs to metrics on 100,000 runs.
     mains = select(r.main_metric).distinct().scalar_subquery()
     with store.engine.connect() as conn, conn.begin():  # one snapshot for both scans
-        rows = _fetch(conn, select(*[getattr(r, c) for c in _RUN_COLS]))
+        shown = {"cell": labelled(conn, r.cell, r.cell_dist), "task": labelled(conn, r.task, r.task_dist)}
+        rows = _fetch(conn, select(*[shown[c].label(c) if c in shown else getattr(r, c) for c in _RUN_COLS]))
         values = {(k, n): v for k, n, v in _fetch(
             conn, select(m.run_key, m.name, m.value).where(m.split == "test", m.name.in_(mains)))}
     if not rows:
@@ -598,12 +600,13 @@ def compare_pair(frame: Frame, rows: pd.DataFrame, a: str, b: str) -> list[dict[
 def curves(store: Store, frame: Frame, task: str, name: str) -> pd.DataFrame:
     """Mean, min and max of one curve per (setting, cell, epoch) for a task, aggregated in SQL."""
     r, c = schema.runs.c, schema.curves.c
-    q = (select(r.cell, r.preset, r.params, r.train, r.cell_options, c.epoch, func.avg(c.value), func.min(c.value),
-                func.max(c.value), func.count())
-         .select_from(schema.curves.join(schema.runs, r.key == c.run_key))
-         .where(r.task == task, c.name == name)
-         .group_by(r.cell, r.preset, r.params, r.train, r.cell_options, c.epoch))
     with store.engine.connect() as conn:
+        cell, task_ = labelled(conn, r.cell, r.cell_dist), labelled(conn, r.task, r.task_dist)
+        q = (select(cell, r.preset, r.params, r.train, r.cell_options, c.epoch, func.avg(c.value), func.min(c.value),
+                    func.max(c.value), func.count())
+             .select_from(schema.curves.join(schema.runs, r.key == c.run_key))
+             .where(task_ == task, c.name == name)
+             .group_by(cell, r.preset, r.params, r.train, r.cell_options, c.epoch))
         rows = conn.execute(q).all()
     combo_setting = _combo_settings(frame, task)
     memo: dict[str | None, Any] = {}
@@ -631,9 +634,9 @@ def _combo_settings(frame: Frame, task: str) -> dict[tuple[str, ...], int]:
 
 def curve_names(store: Store, task: str) -> list[str]:
     r, c = schema.runs.c, schema.curves.c
-    q = (select(c.name).distinct().select_from(schema.curves.join(schema.runs, r.key == c.run_key))
-         .where(r.task == task).order_by(c.name))
     with store.engine.connect() as conn:
+        q = (select(c.name).distinct().select_from(schema.curves.join(schema.runs, r.key == c.run_key))
+             .where(labelled(conn, r.task, r.task_dist) == task).order_by(c.name))
         return [row[0] for row in conn.execute(q)]
 
 
@@ -645,17 +648,19 @@ def search_runs(store: Store, text: str = "", statuses: Iterable[str] | None = N
                 limit: int = 500) -> tuple[int, list[dict[str, Any]]]:
     """Runs whose key, cell, task, preset, status, device or error contain ``text`` (bound, escaped)."""
     r = schema.runs.c
-    cond = []
-    if text.strip():
-        pat = _like(text.strip())
-        cond.append(or_(*[col.like(pat, escape="\\") for col in (r.key, r.cell, r.task, r.preset, r.status, r.device,
-                                                                  r.params, r.cell_options)]))
-    if statuses is not None:
-        cond.append(r.status.in_(list(statuses)))
-    cols = [r.key, r.cell, r.task, r.preset, r.seed, r.status, r.params, r.cell_options, r.main_metric, r.epochs,
-            r.duration_s, r.n_params, r.device, r.finished_at]
-    q = select(*cols).where(*cond).order_by(r.task, r.cell, r.preset, r.seed).limit(int(limit))
     with store.engine.connect() as conn:
+        cell, task = labelled(conn, r.cell, r.cell_dist).label("cell"), labelled(conn, r.task, r.task_dist).label("task")
+        cond = []
+        if text.strip():
+            pat = _like(text.strip())
+            cond.append(or_(*[col.like(pat, escape="\\") for col in (r.key, r.cell, r.task, r.preset, r.status,
+                                                                      r.device, r.params, r.cell_options,
+                                                                      r.cell_dist, r.task_dist)]))
+        if statuses is not None:
+            cond.append(r.status.in_(list(statuses)))
+        cols = [r.key, cell, task, r.preset, r.seed, r.status, r.params, r.cell_options, r.main_metric, r.epochs,
+                r.duration_s, r.n_params, r.device, r.finished_at]
+        q = select(*cols).where(*cond).order_by(r.task, r.cell, r.preset, r.seed).limit(int(limit))
         total = conn.execute(select(func.count()).select_from(schema.runs).where(*cond)).scalar() or 0
         rows = [dict(row._mapping) for row in conn.execute(q)]
     return int(total), rows

@@ -26,12 +26,26 @@ class UserError(click.ClickException):
         click.echo(f"Error: {self.format_message()}", err=True)
 
 
+def _one_line(exc: click.UsageError) -> UserError:
+    """click would print usage, a hint and the error: one line instead."""
+    where = exc.ctx.command_path if exc.ctx else "arena"
+    return UserError(f"{' '.join(exc.format_message().split())} (see `{where} --help`)")
+
+
 class ArenaGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:  # the group's own options (`arena --bogus`) are parsed here, before invoke
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ArenaError as exc:
             raise UserError(str(exc)) from None
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
 
 
 def _host() -> Any:
@@ -46,7 +60,16 @@ def _open(db: str | None, write: bool = False) -> Any:
     return open_store(db, write=write)
 
 
-db_option = click.option("--db", "db", metavar="URL", default=None,
+def _check_db(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from arena.validate import db_problem
+
+    problem = db_problem(value)
+    if problem:
+        raise UserError(problem)
+    return value
+
+
+db_option = click.option("--db", "db", metavar="URL", default=None, callback=_check_db,
                          help="SQLAlchemy URL of the store [env ARENA_DB; default sqlite:///leaderboard.db].")
 
 
@@ -59,6 +82,9 @@ def cli() -> None:
     arena run --model gru,lstm --task copy --preset smoke --seeds 0-1
     arena leaderboard
     """
+    # ARENA_STRICT_PLUGINS=1: no command runs beside a broken plugin; `arena plugins` lists first.
+    if click.get_current_context().invoked_subcommand != "plugins":
+        _host().check_strict()
 
 
 # -- run ----------------------------------------------------------------------------------
@@ -96,12 +122,11 @@ def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str
     interrupted one; running the same command again completes the grid.
     """
     from arena.plan import parse_overrides, parse_seeds, plan_runs, split_names
-    from arena.runner import select_runs
+    from arena.runner import make_executor, select_runs
 
     host = _host()
     specs = plan_runs(host.cells, host.tasks, split_names(models), split_names(tasks), parse_seeds(seeds),
                       preset, parse_overrides(sets))
-    host.executors.get(executor)
     ex_options = _key_values(slurm_opts + executor_opts)
     if workers > 1:
         if executor != "local":
@@ -111,27 +136,32 @@ def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str
         ex_options.setdefault("cluster", "slurm")
     if threads:
         ex_options["threads"] = threads
+    ex = make_executor(host, executor, ex_options)  # bad options are refused before the store is touched
+    if device == "cuda" and not dry_run:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ArenaError("--device cuda was asked for, but torch sees no CUDA device")
     store = _open(db, write=True)
     report = select_runs(store, specs, force=force, retry_failed=retry_failed)
     todo = report.todo
-    if todo and not dry_run:
-        _prepare_data(host, todo)
-    click.echo(f"{len(specs)} runs planned: {len(report.skipped)} already stored, "
-               f"{len(report.busy)} running elsewhere, {len(todo)} to train  [{store.url}]", err=True)
-    if dry_run:
-        from arena.tables import render
+    try:  # Ctrl-C from here on (data, plan line, training, results table) keeps every finished run
+        if todo and not dry_run:
+            _prepare_data(host, todo)
+        click.echo(f"{len(specs)} runs planned: {len(report.skipped)} already stored, "
+                   f"{len(report.busy)} running elsewhere, {len(todo)} to train  [{store.url}]", err=True)
+        if dry_run:
+            from arena.tables import render
 
-        click.echo(render([{"key": s.key, "cell": s.cell, "task": s.task, "preset": s.preset, "seed": s.seed,
-                            "action": "train" if s in todo else "skip"} for s in specs]))
-        return
-    if todo:
-        if device == "cuda":
-            import torch
-
-            if not torch.cuda.is_available():
-                raise ArenaError("--device cuda was asked for, but torch sees no CUDA device")
-        _train(host, store, todo, report, device, executor, ex_options, force=force, retry_failed=retry_failed)
-    _print_results(store, specs)
+            train_keys = {s.key for s in todo}  # a set: `s in todo` made 10,000 seeds take seconds
+            click.echo(render([{"key": s.key, "cell": s.cell, "task": s.task, "preset": s.preset, "seed": s.seed,
+                                "action": "train" if s.key in train_keys else "skip"} for s in specs]))
+            return
+        if todo:
+            _train(host, store, todo, report, device, executor, ex, force=force, retry_failed=retry_failed)
+        _print_results(store, specs)
+    except KeyboardInterrupt:  # the results table only reads the store: nothing is lost
+        report.interrupted = True
     failed = [k for k, st in report.ran.items() if st == "failed"]
     if report.interrupted:
         click.echo("Interrupted: finished runs are stored; run the same command again to complete the grid.", err=True)
@@ -161,12 +191,12 @@ def _key_values(items: tuple[str, ...]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ArenaError(f"bad option {item!r}: use key=value")
-        out[key.strip()] = parse_value(value.strip())
+        out[key.strip()] = parse_value(value.strip(), f"option {key.strip()}")
     return out
 
 
 def _train(host: Any, store: Any, todo: list[Any], report: Any, device: str, executor: str,
-           ex_options: dict[str, Any], *, force: bool, retry_failed: bool) -> None:
+           ex: Any, *, force: bool, retry_failed: bool) -> None:
     from arena.runner import execute
 
     tty = sys.stderr.isatty()
@@ -184,8 +214,8 @@ def _train(host: Any, store: Any, todo: list[Any], report: Any, device: str, exe
                 click.echo(f"  {event:<9} {spec.label()}  {spec.key}", err=True)
 
         try:
-            execute(host, store, todo, report, device_name=device, executor=executor, executor_options=ex_options,
-                    progress=progress, force=force, retry_failed=retry_failed)
+            execute(host, store, todo, report, device_name=device, executor=ex, progress=progress, force=force,
+                    retry_failed=retry_failed)
         except KeyboardInterrupt:  # between runs: nothing to mark, every finished run is stored
             report.interrupted = True
         except (TypeError, ValueError) as exc:
@@ -237,7 +267,8 @@ def show(name: str, db: str | None) -> None:
     host = _host()
     if name in host.cells:
         e = host.cells.get(name)
-        _echo_json({"cell": e.name, "plugin": e.plugin, "factory": e.factory if isinstance(e.factory, str) else repr(e.factory),
+        _echo_json({"cell": e.name, "plugin": e.plugin, "distribution": e.dist, "distribution_version": e.dist_version,
+                    "factory": e.factory if isinstance(e.factory, str) else repr(e.factory),
                     **_info_dict(e.info)})
         return
     if name in host.tasks:
@@ -251,7 +282,8 @@ def show(name: str, db: str | None) -> None:
             info["chance"] = e.load()(**{**e.info.params, **e.info.presets[e.info.default_preset].params}).chance()
         except Exception as exc:  # noqa: BLE001 - show what we can
             info["chance"] = f"unavailable: {exc}"
-        _echo_json({"task": e.name, "plugin": e.plugin, **info})
+        _echo_json({"task": e.name, "plugin": e.plugin, "distribution": e.dist, "distribution_version": e.dist_version,
+                    **info})
         return
     if not name.startswith(RUN_KEY_PREFIX):
         from arena.registry import suggest
@@ -273,17 +305,17 @@ def show(name: str, db: str | None) -> None:
 
 def reproduce_command(host: Any, run_: dict[str, Any]) -> str:
     """The `arena run` command that makes this run again (same key)."""
-    parts = ["arena run", f"--model {run_['cell']}", f"--task {run_['task']}", f"--preset {run_['preset']}",
-             f"--seeds {run_['seed']}"]
+    cell, task = run_.get("cell_name", run_["cell"]), run_.get("task_name", run_["task"])
+    parts = ["arena run", f"--model {cell}", f"--task {task}", f"--preset {run_['preset']}", f"--seeds {run_['seed']}"]
     from arena.contracts import TrainConfig
     from arena.keys import canonical_json
 
-    if run_["task"] in host.tasks and run_["cell"] in host.cells:
-        tinfo = host.tasks.get(run_["task"]).info
+    if task in host.tasks and cell in host.cells:
+        tinfo = host.tasks.get(task).info
         preset = tinfo.presets.get(run_["preset"])
         base_params = {**tinfo.params, **(preset.params if preset else {})}
         base_train = {**TrainConfig().as_dict(), **(preset.train if preset else {})}
-        cinfo = host.cells.get(run_["cell"]).info
+        cinfo = host.cells.get(cell).info
         for scope, actual, base in (("task", run_["params"], base_params), ("train", run_["train"], base_train),
                                     ("cell", run_["cell_options"], dict(cinfo.options))):
             for k in sorted(actual):
@@ -313,12 +345,13 @@ def plugins(fmt: str) -> None:
     rows = [r.as_dict() for r in host.plugins.values()]
     if fmt == "json":
         _echo_json(rows)
-        return
-    for r in rows:
-        r["registered"] = ", ".join(r["cells"] + r["tasks"] + r["executors"])
-        r["hooks"] = ", ".join(r["hooks"])
-        r["status"] = "ok" if not r["error"] else "ERROR: " + r["error"].replace("\n", "; ")
-    click.echo(render(rows, ["name", "distribution", "version", "hooks", "registered", "status"]))
+    else:
+        for r in rows:
+            r["registered"] = ", ".join(r["cells"] + r["tasks"] + r["executors"])
+            r["hooks"] = ", ".join(r["hooks"])
+            r["status"] = "ok" if not r["error"] else "ERROR: " + r["error"].replace("\n", "; ")
+        click.echo(render(rows, ["name", "distribution", "version", "hooks", "registered", "status"]))
+    host.check_strict()  # under ARENA_STRICT_PLUGINS=1 a broken plugin makes this exit 2, after the list
 
 
 @cli.command(name="sys-info")
@@ -354,6 +387,11 @@ def leaderboard(task: str | None, aggregate: bool, fmt: str, db: str | None) -> 
     from arena.tables import render
 
     store = _open(db)
+    if task and task not in _host().tasks and not store.runs(task=task):  # a stored task shows uninstalled
+        from arena.registry import suggest
+
+        known = sorted(set(_host().tasks.names()) | {r["task"] for r in store.runs()})
+        raise ArenaError(f"unknown task {task!r}: neither installed nor in {store.url}." + suggest(task, known))
     if aggregate:
         agg = aggregate_board(store, task=task)
         if fmt == "json":
@@ -406,6 +444,8 @@ def compare(a: str, b: str, task: str | None, fmt: str, db: str | None) -> None:
     from arena.leaderboard import compare as compare_cells
     from arena.tables import render
 
+    if a == b:
+        raise ArenaError(f"cannot compare {a!r} with itself: name two different cells")
     store = _open(db)
     rows = compare_cells(store, a, b, task=task)
     if not rows:
@@ -457,8 +497,11 @@ def export(fmt: str, output: str | None, db: str | None) -> None:
             cols.extend(c for c in r if c not in cols)
         text = render(flat, cols, "csv")
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        except OSError as exc:
+            raise ArenaError(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
         click.echo(text)
 
@@ -540,16 +583,22 @@ def ingest(folder: str, delete: bool, db: str | None) -> None:
     Idempotent: a run already stored as done or diverged is left as it is.
     """
     from arena.runner import ingest as ingest_records
+    from arena.validate import record_problem
     from arena.worker import read_results
 
+    found = read_results(folder, unreadable=True)
+    problems = [(path.name, record_problem(rec)) for path, rec in found]
+    bad = [f"{name}: {problem}" for name, problem in problems if problem]
+    if found and len(bad) == len(found):  # nothing to store: a wrong folder, not a partial merge
+        raise ArenaError(f"no result file in {folder} can be stored ({len(bad)} invalid; first: {bad[0]})")
     store = _open(db, write=True)
-    found = read_results(folder)
     counts = ingest_records(store, [rec for _, rec in found])
     if delete:
-        for path, _ in found:
-            path.unlink(missing_ok=True)
+        for (path, _), (_, problem) in zip(found, problems):
+            if problem is None:  # an invalid file stays for someone to look at
+                path.unlink(missing_ok=True)
     click.echo(f"{len(found)} result files: {counts['ingested']} stored, {counts['skipped']} already stored, "
-               f"{counts['invalid']} invalid  [{store.url}]")
+               f"{counts['invalid']} invalid{' (first: ' + bad[0] + ')' if bad else ''}  [{store.url}]")
 
 
 @cli.group()

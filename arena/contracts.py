@@ -6,8 +6,12 @@ be cheap to import and to serialise.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
+
+#: The distribution of arena itself: its cells and tasks are the built-ins.
+ARENA_DIST = "rnn-arena"
 
 INPUT_KINDS = ("tokens", "features")
 OUTPUT_KINDS = ("classes", "regression")
@@ -105,13 +109,56 @@ class TaskInfo:
         raise KeyError(name)
 
 
+#: The optimizers the training loop knows (arena/training.py maps each to its torch class).
+OPTIMIZERS = ("adam", "adamw")
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A numeric interval: ``low`` ≤ x (``low`` < x when ``low_open``), x < ``high`` (≤ unless ``high_open``)."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    note: str = ""
+
+    def __contains__(self, x: float) -> bool:
+        return ((self.low is None or (x > self.low if self.low_open else x >= self.low))
+                and (self.high is None or (x < self.high if self.high_open else x <= self.high)))
+
+    def __str__(self) -> str:
+        if self.high is None:
+            text = f"{'>' if self.low_open else '≥'} {self.low:g}"
+        else:
+            text = f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+        return text + (f" ({self.note})" if self.note else "")
+
+
+#: Valid values of the numeric TrainConfig fields; `arena run` refuses anything else (presets
+#: included) when it plans the grid, so a nonsense setting never becomes a stored run.
+TRAIN_BOUNDS: dict[str, Bound] = {
+    "hidden": Bound(1),
+    "epochs": Bound(1),
+    "batch_size": Bound(1),
+    "lr": Bound(0, low_open=True),
+    "weight_decay": Bound(0),
+    "clip": Bound(0, note="0 = no clipping"),
+    "patience": Bound(0),
+    "plateau_patience": Bound(0, note="0 = no plateau schedule"),
+    "plateau_factor": Bound(0, 1, low_open=True, high_open=True),
+    "dropout": Bound(0, 1, high_open=True),
+}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """The one training loop's settings; every field is part of the run key.
 
     Adam (or AdamW) with gradient-norm clipping, early stopping on the validation ``monitor``
     metric (default: the task's main metric) with ``patience`` epochs, optional ReduceLROnPlateau on it (``plateau_patience`` > 0).
-    ``dropout`` is applied by the host to the encoder output and to the cell output.
+    ``dropout`` is applied by the host to the encoder output and to the cell output. Valid
+    values: ``TRAIN_BOUNDS`` for the numbers, ``OPTIMIZERS`` for ``optimizer`` (``validate``).
     """
 
     hidden: int = 128
@@ -138,3 +185,32 @@ class TrainConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def check_field(cls, name: str, value: Any) -> str | None:
+        """What is wrong with ``value`` for field ``name`` (type, finiteness, bounds), or None."""
+        kind = cls.field_types()[name]
+        if kind is str:
+            if not isinstance(value, str):
+                return f"{name} must be a string, not {value!r}"
+            if name == "optimizer" and value not in OPTIMIZERS:
+                return f"unknown optimizer {value!r}: use {' or '.join(OPTIMIZERS)}"
+            return None
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not numeric or (kind is int and not isinstance(value, int)):
+            return f"{name} must be {'an integer' if kind is int else 'a number'}, not {value!r}"
+        if isinstance(value, int) and abs(value) > 2**63 - 1:
+            return f"{name} {value} is too large"
+        if not math.isfinite(value):
+            return f"{name} must be a finite number, not {value!r}"
+        bound = TRAIN_BOUNDS.get(name)
+        if bound is not None and value not in bound:
+            return f"{name} must be {bound}, not {value!r}"
+        return None
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first field whose value the training loop cannot use."""
+        for name, value in self.as_dict().items():
+            problem = self.check_field(name, value)
+            if problem:
+                raise ValueError(problem)

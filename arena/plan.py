@@ -7,6 +7,7 @@ default they replace, so ``--set lr=1`` and ``--set lr=1.0`` are the same run.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -15,6 +16,7 @@ from arena.contracts import CellInfo, TaskInfo, TrainConfig
 from arena.errors import ArenaError, UnknownNameError
 from arena.keys import derive_seed, run_key
 from arena.registry import Registry, suggest
+from arena.validate import MAX_INT64, check_finite, nonfinite
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,10 @@ class RunSpec:
     params: dict[str, Any]
     train: dict[str, Any]
     seed: int
+    #: The distributions that provide the cell and the task: two implementations registered
+    #: under one name never share a run key (nor, on the board, a row).
+    cell_dist: str = ""
+    task_dist: str = ""
     key: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -37,8 +43,9 @@ class RunSpec:
         """Everything that defines the run's result, and nothing else (the preset name and the
         device are labels, not causes)."""
         return {
-            "cell": {"name": self.cell, "version": self.cell_version, "options": self.cell_options},
-            "task": {"name": self.task, "version": self.task_version, "params": self.params},
+            "cell": {"name": self.cell, "dist": self.cell_dist, "version": self.cell_version,
+                     "options": self.cell_options},
+            "task": {"name": self.task, "dist": self.task_dist, "version": self.task_version, "params": self.params},
             "train": self.train,
             "seed": self.seed,
         }
@@ -57,37 +64,50 @@ class RunSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able fields (for worker processes and result files)."""
-        return {"cell": self.cell, "cell_version": self.cell_version, "cell_options": self.cell_options,
-                "task": self.task, "task_version": self.task_version, "preset": self.preset,
-                "params": self.params, "train": self.train, "seed": self.seed}
+        return {"cell": self.cell, "cell_dist": self.cell_dist, "cell_version": self.cell_version,
+                "cell_options": self.cell_options, "task": self.task, "task_dist": self.task_dist,
+                "task_version": self.task_version, "preset": self.preset, "params": self.params, "train": self.train,
+                "seed": self.seed}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunSpec":
+        # A record without distributions (arena before 0.2) gets a key that differs from the one
+        # it carries, so `arena ingest` counts it invalid rather than guessing who made it.
         return cls(**{k: d[k] for k in ("cell", "cell_version", "cell_options", "task", "task_version", "preset",
-                                        "params", "train", "seed")})
+                                        "params", "train", "seed")},
+                   cell_dist=d.get("cell_dist", ""), task_dist=d.get("task_dist", ""))
 
     def label(self) -> str:
         return f"{self.cell} on {self.task}[{self.preset}] seed {self.seed}"
 
 
+MAX_SEEDS = 10_000
+
+
 def parse_seeds(text: str) -> list[int]:
-    """``"0-4"``, ``"0,2,7"``, ``"3"`` or mixtures like ``"0-2,10"``."""
-    seeds: list[int] = []
+    """``"0-4"``, ``"0,2,7"``, ``"3"`` or mixtures like ``"0-2,10"``: at most 10,000 distinct
+    seeds in all, each in [0, 2^63-1]."""
+    seeds: dict[int, None] = {}  # ordered and deduplicated as it grows: memory stays bounded
     for part in str(text).split(","):
         part = part.strip()
-        m = re.fullmatch(r"(\d+)\s*-\s*(\d+)", part)
-        if m:
-            lo, hi = int(m.group(1)), int(m.group(2))
-            if hi < lo:
-                raise ArenaError(f"bad seed range {part!r}: the end is before the start")
-            if hi - lo > 10_000:
-                raise ArenaError(f"bad seed range {part!r}: more than 10,000 seeds")
-            seeds.extend(range(lo, hi + 1))
-        elif re.fullmatch(r"\d+", part):
-            seeds.append(int(part))
-        else:
+        m = re.fullmatch(r"(\d+)\s*-\s*(\d+)", part) or re.fullmatch(r"(\d+)()", part)
+        if not m:
             raise ArenaError(f"bad seeds {text!r}: use a range like 0-4, a list like 0,1,5, or a single seed")
-    return list(dict.fromkeys(seeds))
+        for digits in m.groups():
+            # Compare the digits before int(): Python refuses to parse more than 4,300 of them.
+            if len(digits.lstrip("0")) > 19 or (digits and int(digits) > MAX_INT64):
+                raise ArenaError(f"bad seed {digits[:30]}{'...' if len(digits) > 30 else ''}: "
+                                 f"seeds go up to 2^63-1 ({MAX_INT64})")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) else lo
+        if hi < lo:
+            raise ArenaError(f"bad seed range {part!r}: the end is before the start")
+        if hi - lo + 1 > MAX_SEEDS:
+            raise ArenaError(f"bad seed range {part!r}: more than {MAX_SEEDS:,} seeds")
+        seeds.update(dict.fromkeys(range(lo, hi + 1)))
+        if len(seeds) > MAX_SEEDS:
+            raise ArenaError(f"bad seeds {text!r}: more than {MAX_SEEDS:,} seeds in all")
+    return list(seeds)
 
 
 def split_names(text: str | Iterable[str]) -> list[str]:
@@ -130,7 +150,7 @@ def parse_sweep(text: str) -> tuple[str, dict[str, list[Any]]]:
             key = key.strip()
             if not sep or not key or not values.strip():
                 raise ArenaError(f"bad sweep {part!r} in {text!r}: use key=v1,v2,...")
-            sweep[key] = [parse_value(v.strip()) for v in values.split(",") if v.strip()]
+            sweep[key] = [parse_value(v.strip(), f"{key} in {text!r}") for v in values.split(",") if v.strip()]
     return name, sweep
 
 
@@ -141,19 +161,30 @@ def _combinations(sweep: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return combos
 
 
-def parse_value(text: str) -> Any:
-    """JSON when it parses (numbers, true/false, null, lists), else the raw string."""
+def parse_value(text: str, what: str = "") -> Any:
+    """JSON when it parses (numbers, true/false, null, lists), else the raw string.
+
+    NaN, Infinity and numbers too large for a float (1e400) are refused: no setting means them
+    and a run key cannot hold them.
+    """
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except ValueError:
         low = text.lower()
         if low in ("true", "false"):
             return low == "true"
         return text
+    if nonfinite(value):
+        raise ArenaError(f"bad value {text!r}{' for ' + what if what else ''}: numbers must be finite")
+    return value
 
 
 def coerce(value: Any, default: Any, what: str) -> Any:
-    """Give ``value`` the type of ``default`` (bool/int/float/str); other defaults pass through."""
+    """Give ``value`` the type of ``default`` (bool/int/float/str); other defaults pass through.
+
+    Numbers must be finite and integers fit in 64 bits (``"nan"`` and ``"inf"`` reach here as
+    strings that float() would accept).
+    """
     try:
         if isinstance(default, bool):
             if isinstance(value, bool):
@@ -162,19 +193,27 @@ def coerce(value: Any, default: Any, what: str) -> Any:
                 return bool(value)
             raise ValueError
         if isinstance(default, int):
-            if isinstance(value, bool) or not float(value).is_integer():
+            if isinstance(value, bool) or (not isinstance(value, int) and not float(value).is_integer()):
                 raise ValueError
-            return int(value)
+            number = int(value)
+            if abs(number) > MAX_INT64:
+                raise ArenaError(f"bad value for {what}: {str(value)[:30]}... is too large (at most 2^63-1)")
+            return number
         if isinstance(default, float):
             if isinstance(value, bool):
                 raise ValueError
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise ArenaError(f"bad value {value!r} for {what}: numbers must be finite")
+            return number
         if isinstance(default, str):
             if not isinstance(value, str):
                 raise ValueError
             return value
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ArenaError(f"bad value {value!r} for {what}: expected {type(default).__name__}") from None
+    if nonfinite(value):
+        raise ArenaError(f"bad value {value!r} for {what}: numbers must be finite")
     return value
 
 
@@ -195,7 +234,7 @@ def parse_overrides(items: Iterable[str]) -> Overrides:
         key = key.strip()
         if not sep or not key:
             raise ArenaError(f"bad --set {item!r}: use key=value, e.g. --set lr=0.01 or --set task.length=20")
-        value = parse_value(raw.strip())
+        value = parse_value(raw.strip(), f"--set {key}")
         scope, dot, name = key.partition(".")
         if dot and scope in ("cell", "task", "train"):
             getattr(out, scope)[name] = value
@@ -278,6 +317,7 @@ def plan_runs(
         train = {**defaults, **p.train}
         for k, v in overrides.train.items():
             train[k] = coerce(v, defaults[k], f"training field {k}")
+        _check_train(t.name, preset_name, p.train, overrides.train, train)
         if train["monitor"] and train["monitor"] not in {m.name for m in t.info.metrics}:
             raise UnknownNameError(f"task {t.name!r} has no metric {train['monitor']!r} to monitor."
                                    + suggest(train["monitor"], [m.name for m in t.info.metrics]))
@@ -285,6 +325,7 @@ def plan_runs(
             params = dict(base_params)
             for k, v in t_combo.items():
                 params[k] = coerce(v, t.info.params[k], f"task parameter {t.name}.{k}")
+            check_finite(f"task {t.name!r} preset {preset_name!r} parameters", params)
             _check_task_params(t, params)
             for c, (_, c_sweep) in zip(cell_entries, cell_sweeps):
                 for c_combo in _combinations(c_sweep):
@@ -292,13 +333,28 @@ def plan_runs(
                     for k, v in {**overrides.cell, **c_combo}.items():
                         if k in options:
                             options[k] = coerce(v, c.info.options[k], f"cell option {c.name}.{k}")
+                    check_finite(f"cell {c.name!r} options", options)
                     for seed in seeds:
                         specs.append(RunSpec(
                             cell=c.name, cell_version=c.info.version, cell_options=options,
                             task=t.name, task_version=t.info.version, preset=preset_name,
-                            params=params, train=train, seed=seed,
+                            params=params, train=train, seed=seed, cell_dist=c.dist, task_dist=t.dist,
                         ))
     return list({s.key: s for s in specs}.values())
+
+
+def _check_train(task: str, preset: str, preset_train: Any, set_train: dict[str, Any], train: dict[str, Any]) -> None:
+    """Refuse training settings the loop cannot use (TrainConfig.check_field), naming where each
+    came from: a preset is checked like --set, so `epochs=0` is never stored as a trained model."""
+    for k, v in train.items():
+        problem = TrainConfig.check_field(k, v)
+        if problem is None:
+            continue
+        if k in set_train:
+            raise ArenaError(f"bad --set {k}: {problem}")
+        if k in preset_train:
+            raise ArenaError(f"task {task!r} preset {preset!r}: {problem}")
+        raise ArenaError(f"training defaults: {problem}")
 
 
 def _check_task_params(entry: Any, params: dict[str, Any]) -> None:
@@ -306,5 +362,5 @@ def _check_task_params(entry: Any, params: dict[str, Any]) -> None:
     factory = entry.load()
     try:
         factory(**params)
-    except ValueError as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ArenaError(f"task {entry.name!r}: {exc}") from None

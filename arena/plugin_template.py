@@ -335,10 +335,10 @@ import torch
 from arena.testing import check_cell, make_cell_tests
 from @@PKG@@.cell import @@CLASS@@
 
-# One pytest test per contract check of arena (shapes, step = forward, chunked state carry in
-# float64, determinism, gradients, a finite-difference gradient check, the parameter count and
-# a smoke training run through arena's own training loop). `pytest -m "not arena_train"` leaves
-# out the training check.
+# One pytest test per contract check of arena (shapes, finite outputs, step = forward, chunked
+# state carry in float64, determinism, gradients, a finite-difference gradient check, the
+# parameter count and a smoke training run through arena's own training loop).
+# `pytest -m "not arena_train"` leaves out the training check.
 TestContract = make_cell_tests("@@NAME@@")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Generic, Iterator, TypeVar
+from typing import Any, Callable, Generic, Iterator, TypeVar
 
 from arena.errors import UnknownNameError
 
@@ -18,14 +18,23 @@ InfoT = TypeVar("InfoT")
 class NameTakenError(ValueError):
     """Raised when a plugin registers a name another plugin already holds."""
 
+    def __init__(self, message: str, holder: "Entry[Any] | None" = None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
 
 @dataclass
 class Entry(Generic[InfoT]):
+    """One registered name. ``dist`` (the providing distribution) is part of every run's
+    identity, so a result made by one implementation is never served as another's."""
+
     name: str
     factory: Any
     info: InfoT
     plugin: str
     aliases: tuple[str, ...] = ()
+    dist: str = ""
+    dist_version: str = ""
     _resolved: Any = field(default=None, repr=False)
 
     def load(self) -> Any:
@@ -61,17 +70,36 @@ class Registry(Generic[InfoT]):
         self.kind = kind
         self._entries: dict[str, Entry[InfoT]] = {}
         self._aliases: dict[str, str] = {}
+        #: Names no plugin may hold (claimed by two third-party plugins): name → why.
+        self.refused: dict[str, str] = {}
+        #: Appended to "unknown name" errors: which plugins failed to load, and why.
+        self.hint: Callable[[], str] = lambda: ""
 
-    def add(self, name: str, factory: Any, info: InfoT, plugin: str, aliases: tuple[str, ...] = ()) -> None:
+    def add(self, name: str, factory: Any, info: InfoT, plugin: str, aliases: tuple[str, ...] = (),
+            dist: str = "", dist_version: str = "") -> None:
+        """Register ``name``; never replaces an earlier registration (raises NameTakenError)."""
         if not isinstance(name, str) or not name or name != name.strip() or "," in name:
             raise ValueError(f"{self.kind} name {name!r} must be a non-empty string without commas or spaces")
         for n in (name, *aliases):
+            if n in self.refused:
+                raise NameTakenError(f"{self.kind} name {n!r} is refused: {self.refused[n]}")
             holder = self._holder(n)
             if holder is not None:
-                raise NameTakenError(f"{self.kind} name {n!r} is already registered by plugin {holder.plugin!r}")
-        self._entries[name] = Entry(name, factory, info, plugin, tuple(aliases))
+                raise NameTakenError(f"{self.kind} name {n!r} is already registered by plugin {holder.plugin!r}",
+                                     holder)
+        self._entries[name] = Entry(name, factory, info, plugin, tuple(aliases), dist, dist_version)
         for a in aliases:
             self._aliases[a] = name
+
+    def refuse(self, name: str, reason: str) -> Entry[InfoT] | None:
+        """Take ``name`` away from whoever holds it and let nobody register it again."""
+        self.refused[name] = reason
+        holder = self._holder(name)
+        if holder is not None:
+            self._entries.pop(holder.name, None)
+            for a in holder.aliases:
+                self._aliases.pop(a, None)
+        return holder
 
     def remove_plugin(self, plugin: str) -> None:
         """Drop everything a plugin registered (used when its hook raised half-way)."""
@@ -90,7 +118,9 @@ class Registry(Generic[InfoT]):
     def get(self, name: str) -> Entry[InfoT]:
         entry = self._holder(name)
         if entry is None:
-            raise UnknownNameError(f"unknown {self.kind} {name!r}." + suggest(name, self.names()))
+            if name in self.refused:
+                raise UnknownNameError(f"{self.kind} {name!r} is unavailable: {self.refused[name]}")
+            raise UnknownNameError(f"unknown {self.kind} {name!r}." + suggest(name, self.names()) + self.hint())
         return entry
 
     def __contains__(self, name: object) -> bool:

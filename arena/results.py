@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Any, Iterable
+from typing import Any
 
 from arena.keys import canonical_json
 from arena.store import Store
@@ -50,6 +50,9 @@ def export_runs(store: Store) -> list[dict[str, Any]]:
         m = metrics.get(r["key"], {})
         out.append({
             "key": r["key"], "cell": r["cell"], "task": r["task"], "preset": r["preset"],
+            "cell_name": r["cell_name"], "task_name": r["task_name"],
+            "cell_dist": r["cell_dist"], "cell_dist_version": r["cell_dist_version"],
+            "task_dist": r["task_dist"], "task_dist_version": r["task_dist_version"],
             "params": r["params"], "cell_options": r["cell_options"], "train": r["train"], "seed": r["seed"],
             "status": r["status"], "main_metric": r["main_metric"], "metrics": m.get("test", {}),
             "val_metrics": m.get("val", {}), "cell_version": r["cell_version"], "task_version": r["task_version"],

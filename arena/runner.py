@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from arena.errors import ArenaError
 from arena.host import PluginHost
 from arena.plan import RunSpec
 from arena.store import FINISHED_STATUSES, Store, owner_alive
@@ -52,20 +53,35 @@ def store_record(store: Store, spec: RunSpec, record: dict[str, Any]) -> None:
         fields["device"] = record["device"]
     if env:
         fields["env_id"] = store.save_environment(env)
+        # The versions of the distributions that actually trained the run, as its worker saw them.
+        plugins = env.get("plugins") or {}
+        fields["cell_dist_version"] = plugins.get(spec.cell_dist)
+        fields["task_dist_version"] = plugins.get(spec.task_dist)
     if record.get("chance"):
         fields["chance"] = record["chance"]
     store.finish_run(spec.key, status=record["status"], metrics=record.get("metrics"), curves=record.get("curves"),
                      error=record.get("error"), duration_s=record.get("duration_s"), **fields)
 
 
+def make_executor(host: PluginHost, name: str, options: dict[str, Any] | None = None) -> Any:
+    """The named executor built with ``options``; options it refuses are an ArenaError, raised
+    before anything is claimed or stored."""
+    cls = host.executors.get(name).load()
+    try:
+        return cls(**(options or {}))
+    except (TypeError, ValueError) as exc:
+        raise ArenaError(f"executor {name!r}: {exc}") from None
+
+
 def execute(host: PluginHost, store: Store, todo: list[RunSpec], report: GridReport, *, device_name: str,
-            executor: str = "local", executor_options: dict[str, Any] | None = None,
+            executor: str | Any = "local", executor_options: dict[str, Any] | None = None,
             progress: Callable[[RunSpec, str], None] | None = None, force: bool = False,
             retry_failed: bool = False) -> GridReport:
-    """Train every run of ``todo`` with the named executor; returns when all ended or on Ctrl-C."""
+    """Train every run of ``todo`` with the named executor (or an executor built by
+    ``make_executor``); returns when all ended or on Ctrl-C."""
     from arena.worker import chance_of
 
-    ex = host.executors.get(executor).load()(**(executor_options or {}))
+    ex = make_executor(host, executor, executor_options) if isinstance(executor, str) else executor
 
     def claim(spec: RunSpec) -> bool:
         info = host.tasks.get(spec.task).info
@@ -95,21 +111,19 @@ def ingest(store: Store, records: list[dict[str, Any]]) -> dict[str, int]:
     """Store result records made elsewhere (an outbox, a colleague's machine), idempotently.
 
     A record whose run is already stored as done or diverged is skipped; anything else (absent,
-    failed, interrupted, or running under a dead owner) is replaced by the record.
+    failed, interrupted, or running under a dead owner) is replaced by the record. Each record
+    is checked in full (``arena.validate.record_problem``; ``None`` stands for an unreadable
+    file) before its run is claimed: a malformed one is counted invalid and never leaves a
+    ``running`` row behind.
     """
     from arena.plan import RunSpec
+    from arena.validate import record_problem
 
-    counts = {"ingested": 0, "skipped": 0, "invalid": 0}
-    stored = store.statuses(r.get("key", "") for r in records)
-    for rec in records:
-        try:
-            spec = RunSpec.from_dict(rec["spec"])
-        except (KeyError, TypeError):
-            counts["invalid"] += 1
-            continue
-        if spec.key != rec.get("key"):
-            counts["invalid"] += 1  # written by an arena that hashes runs differently
-            continue
+    valid = [rec for rec in records if record_problem(rec) is None]
+    counts = {"ingested": 0, "skipped": 0, "invalid": len(records) - len(valid)}
+    stored = store.statuses(r["key"] for r in valid)
+    for rec in valid:
+        spec = RunSpec.from_dict(rec["spec"])
         status, owner = stored.get(spec.key, (None, None))
         if status in FINISHED_STATUSES or (status == "running" and owner_alive(owner)):
             counts["skipped"] += 1

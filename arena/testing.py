@@ -15,6 +15,8 @@ Cell checks (:data:`CELL_CHECKS`), on CPU at a tiny size (batch 2, length 7, inp
 
 - ``construct``      the factory builds an ``arena.Cell`` with the sizes asked for;
 - ``shapes``         ``forward``/``step`` shapes and dtypes, state structure, lengths 1 and T;
+- ``finite``         the outputs and final states of ``forward`` and ``step`` on standard-normal
+                     input are finite (no NaN or inf);
 - ``initial-state``  ``state=None`` equals passing ``initial_state(...)`` explicitly;
 - ``step``           T calls of ``step`` equal one ``forward`` (float64);
 - ``chunked``        chunks with the state carried equal one whole run, and the caller's state
@@ -49,6 +51,10 @@ Task checks (:data:`TASK_CHECKS`), at the task's ``smoke`` preset:
                         (skipped without one);
 - ``smoke-run``         one epoch of GRU through ``train_run`` at the smoke preset.
 
+Every cell check that compares tensors or numbers fails on NaN or inf with a message that says
+the values are not finite: NaN is never equal to itself, and inf equals inf, so a comparison
+alone would report a misleading difference (or none).
+
 This module imports torch only inside the checks, so loading the pytest plugin stays cheap.
 """
 from __future__ import annotations
@@ -60,8 +66,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-CELL_CHECKS: tuple[str, ...] = ("construct", "shapes", "initial-state", "step", "chunked", "determinism",
-                                "gradients", "grad-check", "parameters", "info", "smoke-train")
+CELL_CHECKS: tuple[str, ...] = ("construct", "shapes", "finite", "initial-state", "step", "chunked",
+                                "determinism", "gradients", "grad-check", "parameters", "info", "smoke-train")
 TASK_CHECKS: tuple[str, ...] = ("construct", "presets", "data-determinism", "data-shapes", "metrics", "chance",
                                 "reference", "smoke-run")
 #: Checks that train a model (seconds rather than milliseconds); pytest marks them ``arena_train``.
@@ -194,17 +200,44 @@ def _clone_state(state: Any) -> Any:
     return parts[0] if not isinstance(state, (tuple, list)) else parts
 
 
-def _max_diff(a: Any, b: Any) -> float:
+def _n_nonfinite(t: Any) -> int:
+    import torch
+
+    return int((~torch.isfinite(t)).sum()) if t.is_floating_point() or t.is_complex() else 0
+
+
+def _require_finite(what: str, *tensors: Any) -> None:
+    """Raise CheckFailed saying ``what`` is not finite if any of ``tensors`` holds NaN or inf."""
+    counts = [_n_nonfinite(t) for t in tensors]
+    if any(counts):
+        parts = [f"{n} of {t.numel()}" for n, t in zip(counts, tensors)]
+        which = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+        tail = " values" if len(parts) == 1 else " values respectively"
+        raise CheckFailed(f"{what}: the values are not finite (NaN or inf in {which}{tail})")
+
+
+def _require_finite_number(what: str, value: float) -> float:
+    if not math.isfinite(value):
+        raise CheckFailed(f"{what} is not finite ({value})")
+    return value
+
+
+def _max_diff(a: Any, b: Any, what: str = "compared tensors") -> float:
+    """The largest absolute difference; fails on NaN/inf, where a difference means nothing."""
+    _require_finite(what, a, b)
     return float((a - b).abs().max()) if a.numel() else 0.0
 
 
 def _close(a: Any, b: Any, what: str, rtol: float = 1e-7, atol: float = 1e-9) -> None:
+    """Equal shapes, finite values and allclose (float64 tolerances)."""
     import torch
 
     if a.shape != b.shape:
         raise CheckFailed(f"{what}: shapes differ, {tuple(a.shape)} vs {tuple(b.shape)}")
+    # allclose calls inf ≈ inf and NaN ≠ NaN: neither says what is wrong.
+    _require_finite(what, a, b)
     if not torch.allclose(a, b, rtol=rtol, atol=atol, equal_nan=False):
-        raise CheckFailed(f"{what}: max |difference| {_max_diff(a, b):.3g} (float64)")
+        raise CheckFailed(f"{what}: max |difference| {_max_diff(a, b, what):.3g} (float64)")
 
 
 class _CellChecks:
@@ -283,6 +316,22 @@ class _CellChecks:
                 raise CheckFailed("step's state has other shapes than forward's")
         return f"y [B, T, {cell.output_size}], state {[tuple(s.shape[1:]) for s in init]} per sequence"
 
+    def finite(self) -> str:
+        import torch
+
+        cell = self.make()  # float32 in training mode, as train_run uses it
+        x = self.x(torch.float32)
+        with _no_grad():
+            y, state = cell(x)
+            _require_finite("forward's output y on standard-normal input", y)
+            _require_finite("forward's final state on standard-normal input", *_states(state))
+            s = None
+            for t in range(x.shape[1]):
+                y_t, s = cell.step(x[:, t], s)
+                _require_finite(f"step's output at t={t} on standard-normal input", y_t)
+                _require_finite(f"step's state after t={t} on standard-normal input", *_states(s))
+        return f"forward and {x.shape[1]} steps give finite outputs and states"
+
     def initial_state(self) -> str:
         cell, x = self.f64()
         with _no_grad():
@@ -316,6 +365,8 @@ class _CellChecks:
             outs, s = [], None
             for a, b in zip(cuts, cuts[1:]):
                 before = None if s is None else _clone_state(s)
+                if before is not None:  # NaN ≠ NaN would read as "modified in place" below
+                    _require_finite(f"the state carried into the chunk starting at t={a}", *_states(before))
                 y_c, s_next = cell(x[:, a:b], s)
                 if before is not None:
                     for old, now in zip(_states(before), _states(s)):
@@ -337,6 +388,8 @@ class _CellChecks:
         sa, sb = a.state_dict(), b.state_dict()
         for k in sa:
             if not torch.equal(sa[k], sb[k]):
+                # Identical infs (a mask buffer) are reproducible; a NaN never equals itself.
+                _require_finite(f"the initial value of {k!r}", sa[k], sb[k])
                 raise CheckFailed(f"two cells built under torch.manual_seed({self.seed + 7}) differ in {k!r}; "
                                   "draw every random number from torch's global generator")
         a.eval()
@@ -345,6 +398,7 @@ class _CellChecks:
             y1, _ = a(x)
             y2, _ = a(x)
             y3, _ = b(x)
+        _require_finite("outputs of two calls and of a second cell of the same seed (eval mode)", y1, y2, y3)
         if not torch.equal(y1, y2):
             raise CheckFailed(f"two calls on the same input differ (max {_max_diff(y1, y2):.3g}) in eval mode")
         if not torch.equal(y1, y3):
@@ -373,6 +427,7 @@ class _CellChecks:
         cell.train()
         x = self.x(torch.float64).requires_grad_()
         loss = self._loss(cell, x, None, self._weights(cell, x.detach(), None))
+        _require_finite_number("the loss (a random weighted sum of outputs and final state)", float(loss.detach()))
         loss.backward()
         params = [(n, p) for n, p in cell.named_parameters() if p.requires_grad]
         if not params:
@@ -382,11 +437,13 @@ class _CellChecks:
             raise CheckFailed(f"no gradient reaches {none} (unused, or detached from the output)")
         bad = [n for n, p in params if not torch.isfinite(p.grad).all()]
         if bad:
-            raise CheckFailed(f"non-finite gradients in {bad}")
+            raise CheckFailed(f"the gradients of {bad} are not finite")
         zero = [n for n, p in params if not p.grad.abs().sum() > 0]
         if zero:
             raise CheckFailed(f"the gradient is exactly zero for {zero}")
         if x.grad is None or not x.grad.abs().sum() > 0:
+            if x.grad is not None:
+                _require_finite("the gradient of the input x", x.grad)
             raise CheckFailed("no gradient reaches the input x")
         return f"{len(params)} parameter tensors get finite, non-zero gradients"
 
@@ -408,10 +465,13 @@ class _CellChecks:
         for leaf in (x, *carried):
             leaf.requires_grad_()
         loss = self._loss(cell, x, state_in, weights)
+        _require_finite_number("the loss (a random weighted sum of outputs and final state)", float(loss.detach()))
         grads = torch.autograd.grad(loss, leaves, allow_unused=True)
         gen = torch.Generator().manual_seed(11)
         direction = [torch.randn(v.shape, generator=gen, dtype=v.dtype).to(v.device) for v in leaves]
         analytic = sum(float((g * d).sum()) for g, d in zip(grads, direction) if g is not None)
+        # |nan - nan| > tol is False: without this a NaN cell would pass as "nan ≈ nan".
+        _require_finite_number("autograd's directional derivative", analytic)
         eps = 1e-6
 
         def shifted(sign: float) -> float:
@@ -423,7 +483,8 @@ class _CellChecks:
                     v.data.sub_(sign * eps * d)
             return value
 
-        numeric = (shifted(1.0) - shifted(-1.0)) / (2 * eps)
+        numeric = _require_finite_number("the finite difference of the loss",
+                                         (shifted(1.0) - shifted(-1.0)) / (2 * eps))
         scale = max(abs(numeric), abs(analytic), 1e-6)
         if abs(numeric - analytic) > 1e-4 * scale:
             raise CheckFailed(f"autograd's directional derivative {analytic:.8g} differs from the finite difference "
@@ -496,6 +557,7 @@ class _CellChecks:
         if out.cell_params != expected:
             raise CheckFailed(f"train_run reported {out.cell_params} cell parameters, the cell has {expected}")
         mse, chance = out.metrics["test"]["mse"], task.chance()["mse"]
+        _require_finite_number("the test MSE", mse)
         limit = SMOKE_MAX_FRACTION_OF_CHANCE * chance
         if not mse < limit:
             raise CheckFailed(f"test MSE {mse:.4f} after {out.epochs} epochs does not beat chance {chance:.4f} "

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 
 import torch
 
-from arena.contracts import TrainConfig
+from arena.contracts import OPTIMIZERS, TrainConfig
 from arena.keys import derive_seed
 from arena.model import SequenceModel, build_model, count_parameters
 from arena.plan import RunSpec
@@ -81,7 +81,7 @@ def train_run(spec: RunSpec, task_factory: Callable[..., Task], cell_factory: An
 
     opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}.get(cfg.optimizer)
     if opt_cls is None:
-        raise ValueError(f"unknown optimizer {cfg.optimizer!r} (adam, adamw)")
+        raise ValueError(f"unknown optimizer {cfg.optimizer!r} ({', '.join(OPTIMIZERS)})")
     opt = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = None
     if cfg.plateau_patience > 0:

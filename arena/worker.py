@@ -34,6 +34,7 @@ def run_one(spec_dict: dict[str, Any], device: str = "auto", threads: int | None
     record: dict[str, Any] = {"spec": spec_dict, "key": spec.key}
     try:
         task_entry, cell_entry = host.tasks.get(spec.task), host.cells.get(spec.cell)
+        check_provider(spec, cell_entry, task_entry)
         info = task_entry.info
         record.update(main_metric=info.main_metric, directions={m.name: m.higher_is_better for m in info.metrics},
                       chance=chance_of(task_entry.load(), spec.params))
@@ -51,6 +52,16 @@ def run_one(spec_dict: dict[str, Any], device: str = "auto", threads: int | None
     record["duration_s"] = time.perf_counter() - t0
     record.setdefault("device", device)
     return record
+
+
+def check_provider(spec: Any, cell_entry: Any, task_entry: Any) -> None:
+    """Refuse to train a run here if another distribution provides its cell or task (a worker
+    on a machine with a different install would store one implementation's result under the
+    other's identity)."""
+    for kind, want, entry in (("cell", spec.cell_dist, cell_entry), ("task", spec.task_dist, task_entry)):
+        if want and entry.dist != want:
+            raise RuntimeError(f"{kind} {entry.name!r} is provided by {entry.dist or 'no distribution'} here, but the "
+                               f"run was planned for {want}'s; install the same plugins where runs train")
 
 
 def chance_of(task_cls: Any, params: dict[str, Any]) -> dict[str, float]:
@@ -81,12 +92,17 @@ def run_to_outbox(spec_dict: dict[str, Any], outbox: str, device: str = "auto", 
     return str(write_result(run_one(spec_dict, device, threads), outbox))
 
 
-def read_results(outbox: str | Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Every complete result file in a folder (temporary files are ignored)."""
-    out = []
+def read_results(outbox: str | Path, unreadable: bool = False) -> list[tuple[Path, Any]]:
+    """Every complete result file in a folder (temporary files are ignored).
+
+    A file that cannot be read or is not JSON is left out, or with ``unreadable=True`` comes
+    back with ``None`` as its record (`arena ingest` counts it invalid).
+    """
+    out: list[tuple[Path, Any]] = []
     for path in sorted(Path(outbox).glob("*" + RESULT_SUFFIX)):
         try:
             out.append((path, json.loads(path.read_text(encoding="utf-8"))))
-        except (OSError, ValueError):
-            continue
+        except (OSError, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            if unreadable:
+                out.append((path, None))
     return out

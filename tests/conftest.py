@@ -58,7 +58,7 @@ def postgres():
 
     if not pg.available():
         pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found")
-    pytest.importorskip("psycopg2")
+    pytest.importorskip("psycopg")
     server = pg.TempPostgres().start()
     yield server
     server.stop()

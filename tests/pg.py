@@ -49,12 +49,14 @@ class TempPostgres:
         return self
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql+psycopg2://arena@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://arena@127.0.0.1:{self.port}/{database}"  # the README's plain form
 
     def create_database(self, name: str) -> str:
         from sqlalchemy import create_engine, text
 
-        engine = create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        # Named driver: SQLAlchemy 2.0 would map the plain URL to psycopg2 (arena's open_store rewrites it).
+        engine = create_engine(self.url().replace("postgresql://", "postgresql+psycopg://", 1),
+                               isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         engine.dispose()

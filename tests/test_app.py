@@ -88,10 +88,10 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def failed_only(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Only failed runs (hidden=0 makes every model fail to build)."""
+    """Only failed runs (minGRU refuses mode 'bogus' when it is built, inside each run)."""
     path = tmp_path_factory.mktemp("failed") / "arena.db"
-    return _build(path, ["run", "-m", "gru", "-t", "copy", "--preset", "smoke", "--seeds", "0-1", "--set",
-                         "hidden=0"])
+    return _build(path, ["run", "-m", "mingru", "-t", "copy", "--preset", "smoke", "--seeds", "0-1", "--set",
+                         "cell.mode=bogus"])
 
 
 @pytest.fixture(scope="module")

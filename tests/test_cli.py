@@ -100,19 +100,36 @@ def test_arena_db_environment_variable(arena, tmp_path, monkeypatch):
 
 
 def test_failed_run_is_stored_with_traceback_and_retried_on_request(arena, db_url):
-    # A hidden size of 0 makes torch raise inside the run: stored as failed, grid goes on.
-    res = arena("run", "-m", "gru,lstm", "-t", "adding", "--seeds", "0", *SMOKE, "--set", "hidden=0",
-                "--db", db_url, ok=False)
+    # minGRU raises for an unknown mode when the run builds it: stored as failed, grid goes on.
+    bad = ("-m", "mingru", "-t", "adding", *SMOKE, "--set", "cell.mode=bogus", "--db", db_url)
+    res = arena("run", *bad, "--seeds", "0-1", ok=False)
     assert res.exit_code == 1 and "2 run(s) failed" in res.stderr
     runs = arena.json("export", "--db", db_url)
     assert [r["status"] for r in runs] == ["failed", "failed"]
     assert "Traceback" in runs[0]["error"]
-    res = arena("run", "-m", "gru,lstm", "-t", "adding", "--seeds", "0", *SMOKE, "--set", "hidden=0",
-                "--db", db_url, ok=False)
+    res = arena("run", *bad, "--seeds", "0-1", ok=False)
     assert "0 to train" in res.stderr
-    res = arena("run", "-m", "gru", "-t", "adding", "--seeds", "0", *SMOKE, "--set", "hidden=0",
-                "--retry-failed", "--db", db_url, ok=False)
+    res = arena("run", *bad, "--seeds", "0", "--retry-failed", ok=False)
     assert "1 to train" in res.stderr
+
+
+def test_leaderboard_task_must_be_installed_or_stored(arena, db_url, tmp_path):
+    """A task name that is neither installed nor stored is refused with a suggestion; a stored
+    task whose plugin is gone still shows."""
+    from arena.plan import RunSpec
+
+    gone = RunSpec(cell="gru", cell_version="1", cell_options={}, task="vanished", task_version="1", preset="p",
+                   params={}, train={}, seed=0)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "x.result.json").write_text(json.dumps(
+        {"spec": gone.to_dict(), "key": gone.key, "status": "done", "main_metric": "acc",
+         "directions": {"acc": True}, "metrics": {"test": {"acc": 0.5}}}))
+    assert "1 stored" in arena("ingest", str(tmp_path / "out"), "--db", db_url).stdout
+    (row,) = arena.json("leaderboard", "--task", "vanished", "--format", "json", "--db", db_url)
+    assert row["task"] == "vanished" and row["n"] == 1
+    res = arena("leaderboard", "--task", "vanishd", "--db", db_url, ok=False)
+    assert res.exit_code == 2 and "unknown task 'vanishd'" in res.stderr and "Did you mean 'vanished'" in res.stderr
+    assert "No runs for task 'copy'" in arena("leaderboard", "--task", "copy", "--db", db_url).stderr
 
 
 def test_dry_run_trains_nothing(arena, db_url):

@@ -9,8 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import torch
 
+from arena.cell import Cell
 from arena.host import PluginHost
+from arena.plugins.baselines import GRU
 from arena.testing import CELL_CHECKS, TASK_CHECKS, TRAINING_CHECKS, check_cell, check_task
 
 BUILTIN_CELLS = PluginHost().plugins["builtin-cells"].cells
@@ -173,3 +176,65 @@ def test_broken_cells_fail_the_right_checks() -> None:
     assert "no gradient reaches the input" in failed(DetachedInput, ["gradients"])["gradients"]
     assert "in place" in failed(InPlace, ["chunked"])["chunked"]
     assert set(failed(Unseeded, ["determinism"])) == {"determinism"}
+
+
+class LogOfNegative(Cell):
+    """h' = log(tanh(W [x, h] + b) − 2): the log's argument is always negative, so every output
+    and every state is NaN (a real bug: a log without a positivity shift)."""
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        self.lin = torch.nn.Linear(input_size + hidden_size, hidden_size)
+
+    def forward(self, x: Any, state: Any = None) -> Any:
+        h = self.initial_state(x.shape[0], x.device, x.dtype) if state is None else state
+        ys = []
+        for t in range(x.shape[1]):
+            h = torch.log(torch.tanh(self.lin(torch.cat([x[:, t], h], -1))) - 2)
+            ys.append(h)
+        return torch.stack(ys, 1), h
+
+
+class Overflows(Cell):
+    """y = exp(1000 h) with h = tanh(W [x, h] + b): the state is finite but the outputs overflow
+    to inf wherever h > 0.09 (inf equals inf, so equality checks alone would not notice)."""
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        self.lin = torch.nn.Linear(input_size + hidden_size, hidden_size)
+
+    def forward(self, x: Any, state: Any = None) -> Any:
+        h = self.initial_state(x.shape[0], x.device, x.dtype) if state is None else state
+        ys = []
+        for t in range(x.shape[1]):
+            h = torch.tanh(self.lin(torch.cat([x[:, t], h], -1)))
+            ys.append(torch.exp(1000 * h))
+        return torch.stack(ys, 1), h
+
+
+@pytest.mark.parametrize("cls", [LogOfNegative, Overflows], ids=["nan", "inf"])
+def test_non_finite_cells_fail_with_not_finite(cls: type) -> None:
+    quick = [c for c in CELL_CHECKS if c not in TRAINING_CHECKS]
+    results = {r.name: r for r in check_cell(cls, checks=quick)}
+    failed = {n: r.detail for n, r in results.items() if r.status == "fail"}
+    # Every check that compares values fails, and says why: no "nan ≈ nan", no "modified in place".
+    assert set(failed) == {"finite", "initial-state", "step", "chunked", "determinism", "gradients",
+                           "grad-check"}, [r.line() for r in results.values()]
+    for name, detail in failed.items():
+        assert "not finite" in detail, f"{name}: {detail}"
+    assert "forward" in failed["finite"]
+    assert "in place" not in failed["chunked"] and "≈" not in failed["grad-check"]
+    assert {"shapes", "parameters", "info", "construct"} <= {n for n, r in results.items() if r.passed}
+
+
+def test_finite_check_passes_a_healthy_cell_and_names_the_part() -> None:
+    (ok,) = check_cell("gru", checks=["finite"])
+    assert ok.passed, ok.line()
+
+    class StepNaN(GRU):  # forward is fine, only step's state goes bad
+        def step(self, x_t: Any, state: Any = None) -> Any:
+            y, s = super().step(x_t, state)
+            return y, s * float("nan")
+
+    (bad,) = check_cell(StepNaN, checks=["finite"])
+    assert bad.status == "fail" and "step" in bad.detail and "state" in bad.detail and "not finite" in bad.detail

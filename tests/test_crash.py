@@ -77,3 +77,35 @@ def test_ctrl_c_marks_the_interrupted_run(tmp_path):
     con.close()
     res = run_arena(*GRID, cwd=tmp_path)
     assert res.returncode == 0 and f"{statuses['done']} already stored" in res.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_results_table_prints_exits_130(tmp_path, arena):
+    """SIGINT to a real `arena run` after its "runs planned" line: with every run of the grid
+    already stored (2,000 of them, ingested as result files) the command goes straight to the
+    results table, whose statistics take about a second, so the signal lands while it is made."""
+    import json
+
+    from arena.host import get_host
+    from arena.plan import parse_overrides, plan_runs
+
+    grid = ("run", "-m", "gru,rnn", "-t", "adding", "--preset", "smoke", "--seeds", "0-999")
+    host = get_host()
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    for i, s in enumerate(plan_runs(host.cells, host.tasks, ["gru", "rnn"], ["adding"], list(range(1000)), "smoke",
+                                    parse_overrides([]))):
+        rec = {"spec": s.to_dict(), "key": s.key, "status": "done", "main_metric": "mse", "chance": {"mse": 1 / 6},
+               "directions": {"mse": False}, "metrics": {"test": {"mse": (i * 7919 % 1000) / 1000}}}
+        (outbox / f"{i}.result.json").write_text(json.dumps(rec))
+    assert "2000 stored" in arena("ingest", str(outbox)).stdout
+    proc = subprocess.Popen([arena_exe(), *grid], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    line = proc.stderr.readline()
+    assert "2000 already stored" in line and "0 to train" in line, line
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert err.strip().splitlines() == [
+        "Interrupted: finished runs are stored; run the same command again to complete the grid."]
+    assert done_count(tmp_path / "leaderboard.db") == 2000

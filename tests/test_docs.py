@@ -66,3 +66,13 @@ def test_readme_leaderboard_is_the_shipped_store(arena):
     shown = text.split(start, 1)[1].split("<!-- /leaderboard -->", 1)[0]
     fresh = arena("export", "--format", "markdown", "--db", f"sqlite:///{REPO / 'leaderboard.db'}").stdout
     assert shown == fresh
+
+
+def test_training_bounds_in_the_docs_are_the_code():
+    """docs/hooks.md states every TrainConfig bound exactly as arena.contracts defines it."""
+    from arena.contracts import OPTIMIZERS, TRAIN_BOUNDS
+
+    doc = " ".join((REPO / "docs" / "hooks.md").read_text().split())
+    for name, bound in TRAIN_BOUNDS.items():
+        assert f"`{name}` {bound}" in doc, f"docs/hooks.md does not give the bound of {name}: {bound}"
+    assert f"`optimizer` {' or '.join(OPTIMIZERS)}" in doc

@@ -4,6 +4,8 @@ import os
 import signal
 import sqlite3
 import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
@@ -101,3 +103,57 @@ def test_ingest_is_idempotent_and_merges_outboxes(arena, tmp_path, db_url):
     runs = arena.json("export", "--db", db_url)
     assert sorted(r["seed"] for r in runs) == [0, 1] and all(r["status"] == "done" for r in runs)
     assert all(r["environment"]["threads"] == 1 for r in runs)
+
+
+@pytest.mark.slow
+def test_a_worker_whose_head_is_gone_exits_quietly(tmp_path):
+    """A worker left behind by a killed head finds the pipe broken when it sends its result: it
+    exits with status 0 and no traceback (kill -9 of a head with --workers N)."""
+    script = tmp_path / "orphan.py"
+    script.write_text(textwrap.dedent("""
+        import multiprocessing as mp
+
+        from arena.executors.local import _worker_main
+        from arena.host import get_host
+        from arena.plan import parse_overrides, plan_runs
+
+        if __name__ == "__main__":
+            host = get_host()
+            (spec,) = plan_runs(host.cells, host.tasks, ["rnn"], ["adding"], [0], "smoke",
+                                parse_overrides(["epochs=1", "task.n_train=32", "task.n_val=16", "task.n_test=16"]))
+            ctx = mp.get_context("spawn")
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_worker_main, args=(child, {"CUDA_VISIBLE_DEVICES": ""}, 1))
+            proc.start()
+            child.close()
+            parent.send((spec.to_dict(), "cpu"))
+            parent.close()  # the head is gone before the worker answers
+            proc.join(240)
+            print("worker exit code", proc.exitcode)
+    """))
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert "worker exit code 0" in res.stdout, res.stdout + res.stderr
+    assert "Traceback" not in res.stderr and "BrokenPipeError" not in res.stderr, res.stderr
+
+
+def test_ingest_stores_the_valid_files_and_counts_every_malformed_one(arena, tmp_path, db_url):
+    """Malformed result files (here: metrics that are a list, a file that is not JSON) are
+    counted invalid, never claimed (no `running` row), and --delete leaves them in place."""
+    from arena.host import get_host
+    from arena.plan import parse_overrides, plan_runs
+
+    host = get_host()
+    a, b = plan_runs(host.cells, host.tasks, ["rnn"], ["adding"], [0, 1], "smoke", parse_overrides([]))
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    good = {"spec": a.to_dict(), "key": a.key, "status": "done", "main_metric": "mse", "directions": {"mse": False},
+            "metrics": {"test": {"mse": 0.1}}, "curves": [{"epoch": 1, "train_loss": 0.2}], "fields": {"epochs": 1}}
+    (outbox / "good.result.json").write_text(json.dumps(good))
+    (outbox / "list.result.json").write_text(json.dumps({**good, "spec": b.to_dict(), "key": b.key, "metrics": [1]}))
+    (outbox / "text.result.json").write_text("not json")
+    res = arena("ingest", str(outbox), "--delete", "--db", db_url)
+    assert "3 result files: 1 stored, 0 already stored, 2 invalid" in res.stdout
+    assert "Traceback" not in res.output
+    runs = arena.json("export", "--db", db_url)
+    assert [(r["key"], r["status"]) for r in runs] == [(a.key, "done")]  # no `running` row for b
+    assert sorted(p.name for p in outbox.iterdir()) == ["list.result.json", "text.result.json"]

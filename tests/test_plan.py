@@ -91,3 +91,13 @@ def test_bad_sweeps_are_clear():
         plan(tasks=("copy[length]",))
     with pytest.raises(ArenaError, match="expected int"):
         plan(tasks=("copy[length=a]",))
+
+
+def test_train_config_validate_uses_the_documented_bounds():
+    from arena.contracts import TrainConfig
+
+    TrainConfig().validate()  # the defaults are valid
+    for bad, message in (({"epochs": 0}, "epochs must be ≥ 1"), ({"lr": float("nan")}, "finite"),
+                         ({"clip": -1.0}, "0 = no clipping"), ({"optimizer": "sgd"}, "adam or adamw")):
+        with pytest.raises(ValueError, match=message):
+            TrainConfig(**bad).validate()

@@ -154,6 +154,28 @@ def test_test_plugin_reports_a_plugin_that_does_not_import(arena, broken_plugin)
     assert re.search(r"^FAIL  plugin noimport .* load .*failed to import: ImportError", res.stdout, re.M)
 
 
+def test_test_plugin_counts_load_failures_in_the_summary(arena, broken_plugin):
+    """A load failure is a failed check: never "0 passed, 0 failed" for a plugin that did not load."""
+    # A plugin that loads and registers a good cell but fails to register a second one (the
+    # name is taken by a built-in): the good cell's checks pass and the failure is counted.
+    make_dist(broken_plugin, "arena-clash", "arena_clash", """
+        from arena import CellInfo, hookimpl
+
+        @hookimpl
+        def register_cells(register):
+            register("calm", "arena.plugins.baselines:GRU", info=CellInfo(summary="a gru"))
+            register("gru", "arena.plugins.baselines:GRU", info=CellInfo(summary="taken"))
+    """, "clash")
+    res = arena("test-plugin", "arena-noimport", ok=False)
+    assert res.exit_code == 1
+    assert res.stdout.splitlines()[-1] == "FAILED: 0 passed, 1 failed, 0 skipped", res.stdout
+    res = arena("test-plugin", "arena-clash", "--no-train", ok=False)
+    assert res.exit_code == 1
+    assert re.search(r"^FAIL  plugin clash .* load .*'gru'", res.stdout, re.M), res.stdout
+    assert re.search(r"^PASS  cell calm\s+finite\s", res.stdout, re.M)
+    assert res.stdout.splitlines()[-1] == "FAILED: 11 passed, 1 failed, 0 skipped", res.stdout
+
+
 def test_test_plugin_unknown_distribution(arena):
     res = arena("test-plugin", "arena-nope", ok=False)
     assert res.exit_code == 2 and "no installed arena plugin distribution 'arena-nope'" in res.stderr
@@ -169,7 +191,7 @@ def test_test_plugin_passes_on_the_example_in_process(arena, tmp_path, monkeypat
     monkeypatch.syspath_prepend(str(EXAMPLE))
     monkeypatch.syspath_prepend(str(site))
     res = arena("test-plugin", "arena-indrnn", "--no-train")
-    assert res.stdout.splitlines()[-1] == "PASSED: 10 passed, 0 failed, 0 skipped", res.stdout
+    assert res.stdout.splitlines()[-1] == "PASSED: 11 passed, 0 failed, 0 skipped", res.stdout
 
 
 def test_plugin_kit_imports_no_torch(tmp_path):
@@ -257,7 +279,7 @@ def test_generated_plugin_in_a_fresh_venv(tmp_path, arena):
     assert sorted((r["cell"], r["status"]) for r in runs) == [("gru", "done"), ("toycell", "done")]
 
     res = run("test-plugin", "arena-indrnn")
-    assert "PASS  cell indrnn" in res.stdout and res.stdout.splitlines()[-1] == "PASSED: 11 passed, 0 failed, 0 skipped"
+    assert "PASS  cell indrnn" in res.stdout and res.stdout.splitlines()[-1] == "PASSED: 12 passed, 0 failed, 0 skipped"
 
     # The generated plugin's and the example's own tests pass where they are installed
     # (arena.testing loads as a pytest plugin); the training checks ran above.

@@ -90,7 +90,7 @@ def test_unwritable_and_unreachable_stores(tmp_path):
 def test_store_from_a_newer_arena_is_refused(db_url, tmp_path):
     open_store(db_url).close()
     con = sqlite3.connect(tmp_path / "test.db")
-    con.execute("INSERT INTO _arena_migrations VALUES ('m999_future', 'x')")
+    con.execute("INSERT INTO _arena_migrations (name, applied_at) VALUES ('m999_future', 'x')")
     con.commit()
     con.close()
     with pytest.raises(StoreError, match="newer arena"):
@@ -151,4 +151,4 @@ def test_migrations_apply_once_on_both_databases(any_db):
 
 def test_unreachable_postgres_is_one_clear_error():
     with pytest.raises(StoreError, match="cannot use the database postgresql"):
-        open_store("postgresql+psycopg2://nobody@127.0.0.1:1/none")
+        open_store("postgresql://nobody@127.0.0.1:1/none")

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import torch
@@ -70,8 +71,10 @@ def test_nan_loss_ends_the_run_as_diverged_without_raising():
 
 
 def test_early_stopping_and_best_checkpoint_is_a_real_copy():
-    # lr 0 → validation never improves after epoch 1 → stop after `patience` stale epochs.
-    out = run(spec(sets=("lr=0", "epochs=10", "patience=2")))
+    # lr 0 → validation never improves after epoch 1 → stop after `patience` stale epochs. The
+    # planner refuses lr 0 (TRAIN_BOUNDS), so the spec is changed after planning.
+    s = spec(sets=("epochs=10", "patience=2"))
+    out = run(dataclasses.replace(s, train={**s.train, "lr": 0.0}))
     assert out.epochs == 3 and out.best_epoch == 1
     # Test metrics come from the best (epoch-1) weights: with lr 0 every epoch has the same
     # weights, so the test score must equal the score those weights give on fresh evaluation.

@@ -23,12 +23,16 @@ def _worker_main(conn: Any, env: dict[str, str], threads: int | None) -> None:
     while True:
         try:
             msg = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):
             return
         if msg is None:
             return
         spec_dict, device = msg
-        conn.send(run_one(spec_dict, device, threads))
+        record = run_one(spec_dict, device, threads)
+        try:
+            conn.send(record)
+        except OSError:  # BrokenPipeError, ConnectionResetError: the head is gone (killed); so are we
+            return
 
 
 class LocalExecutor:

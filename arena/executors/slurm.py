@@ -20,6 +20,19 @@ ALIASES = {"partition": "slurm_partition", "gpus": "gpus_per_node", "time": "tim
            "cpus": "cpus_per_task"}
 
 
+def check_parameters(params: dict[str, Any]) -> None:
+    """Refuse what submitit would refuse (unknown names, wrong types) before any run is claimed."""
+    import tempfile
+
+    import submitit
+
+    with tempfile.TemporaryDirectory() as tmp:  # the in-process debug cluster writes nothing there
+        try:
+            submitit.AutoExecutor(folder=tmp, cluster="debug").update_parameters(**params)
+        except (ValueError, TypeError, NameError, AssertionError) as exc:  # how submitit refuses
+            raise ArenaError(f"bad --slurm option: {str(exc).strip().splitlines()[0]}") from None
+
+
 class SubmititExecutor:
     def __init__(self, folder: str = "arena-jobs", cluster: str = "slurm", poll_s: float = 1.0,
                  threads: int | None = None, **options: Any) -> None:
@@ -33,6 +46,11 @@ class SubmititExecutor:
         self.threads = threads
         self.params = {ALIASES.get(k, k): v for k, v in options.items()}
         self.params.setdefault("timeout_min", 60)
+        from submitit.core.plugins import get_executors
+
+        if cluster not in get_executors():
+            raise ArenaError(f"bad --slurm cluster={cluster!r}: use {', '.join(get_executors())}")
+        check_parameters(self.params)
 
     def run(self, specs: list[Any], *, device: str, claim: Callable[[Any], bool],
             finish: Callable[[Any, dict[str, Any]], None], progress: Callable[[Any, str], None]) -> None:
@@ -49,7 +67,7 @@ class SubmititExecutor:
                                           else self.cluster)
         try:
             executor.update_parameters(**self.params)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, NameError, AssertionError) as exc:
             raise ArenaError(f"bad --slurm option: {exc}") from None
         jobs = executor.map_array(run_to_outbox, [s.to_dict() for s in mine], [str(outbox)] * len(mine),
                                   [device] * len(mine), [self.threads] * len(mine))

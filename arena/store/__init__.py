@@ -11,16 +11,16 @@ import json
 import os
 import socket
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import Engine, create_engine, delete, event, inspect, select, text, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from arena.errors import StoreError
 from arena.keys import blake2, canonical_json
-from arena.store import migrations, schema
+from arena.store import schema
+from arena.store.opening import connect, explain
+from arena.store.providers import labelled
 from arena.store.schema import FINISHED as FINISHED_STATUSES
 
 DEFAULT_URL = "sqlite:///leaderboard.db"
@@ -54,25 +54,6 @@ def owner_alive(owner: str | None) -> bool:
     return True
 
 
-def _sqlite_path(url: str) -> Path | None:
-    u = make_url(url)
-    if u.get_backend_name() != "sqlite":
-        return None
-    db = u.database or ""
-    if db in ("", ":memory:") or db.startswith("file:"):
-        return None
-    return Path(db)
-
-
-def _explain(exc: BaseException, url: str) -> str:
-    msg = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-    if "not a database" in msg or "malformed" in msg:
-        return f"the database {url} is corrupt or not an SQLite file ({msg})"
-    if "readonly" in msg or "read-only" in msg:
-        return f"the database {url} is not writable ({msg})"
-    return f"cannot use the database {url}: {msg}"
-
-
 class Store:
     def __init__(self, url: str, engine: Engine) -> None:
         self.url = url
@@ -81,14 +62,18 @@ class Store:
     # -- environments ---------------------------------------------------------------------
     def save_environment(self, env: Mapping[str, Any]) -> str:
         env_id = "e:" + blake2(dict(env), size=12)
-        with self._begin() as conn:
-            if conn.execute(select(schema.environments.c.id).where(schema.environments.c.id == env_id)).first():
-                return env_id
-            conn.execute(schema.environments.insert().values(
-                id=env_id, created_at=now(), arena_version=env.get("arena"), python=env.get("python"),
-                torch=env.get("torch"), device=env.get("device"), cpu=env.get("cpu"), gpu=env.get("gpu"),
-                threads=env.get("threads"), git_sha=env.get("git_sha"), data=canonical_json(dict(env)),
-            ))
+        try:
+            with self._begin() as conn:
+                if conn.execute(select(schema.environments.c.id).where(schema.environments.c.id == env_id)).first():
+                    return env_id
+                conn.execute(schema.environments.insert().values(
+                    id=env_id, created_at=now(), arena_version=env.get("arena"), python=env.get("python"),
+                    torch=env.get("torch"), device=env.get("device"), cpu=env.get("cpu"), gpu=env.get("gpu"),
+                    threads=env.get("threads"), git_sha=env.get("git_sha"), data=canonical_json(dict(env)),
+                ))
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise  # else another process stored the same environment between our read and insert
         return env_id
 
     # -- runs -----------------------------------------------------------------------------
@@ -127,6 +112,7 @@ class Store:
                 self._delete(conn, spec.key)
                 conn.execute(schema.runs.insert().values(
                     key=spec.key, cell=spec.cell, task=spec.task, preset=spec.preset, seed=spec.seed,
+                    cell_dist=spec.cell_dist, task_dist=spec.task_dist,
                     status="running", cell_version=spec.cell_version, task_version=spec.task_version,
                     cell_options=canonical_json(spec.cell_options), params=canonical_json(spec.params),
                     train=canonical_json(spec.train), spec=canonical_json(spec.identity()),
@@ -194,17 +180,23 @@ class Store:
     # -- reading --------------------------------------------------------------------------
     def runs(self, *, keys: Iterable[str] | None = None, cell: str | None = None, task: str | None = None,
              statuses: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Stored runs; ``cell`` and ``task`` are the names shown (providers.labelled), which
+        carry the providing distribution where two share a name (``cell`` / ``task`` filters
+        take those too); ``cell_name`` and ``task_name`` are the registered names."""
         r = schema.runs.c
-        q = select(schema.runs).order_by(r.task, r.cell, r.preset, r.seed)
-        if keys is not None:
-            q = q.where(r.key.in_(list(keys)))
-        if cell:
-            q = q.where(r.cell == cell)
-        if task:
-            q = q.where(r.task == task)
-        if statuses is not None:
-            q = q.where(r.status.in_(list(statuses)))
         with self._connect() as conn:
+            cell_col, task_col = labelled(conn, r.cell, r.cell_dist), labelled(conn, r.task, r.task_dist)
+            others = [c for c in schema.runs.c if c.name not in ("cell", "task")]
+            q = (select(*others, cell_col.label("cell"), task_col.label("task"), r.cell.label("cell_name"),
+                        r.task.label("task_name")).order_by(task_col, cell_col, r.preset, r.seed))
+            if keys is not None:
+                q = q.where(r.key.in_(list(keys)))
+            if cell:
+                q = q.where(cell_col == cell)
+            if task:
+                q = q.where(task_col == task)
+            if statuses is not None:
+                q = q.where(r.status.in_(list(statuses)))
             rows = [dict(row._mapping) for row in conn.execute(q)]
         for row in rows:
             for col in ("cell_options", "params", "train", "spec", "directions", "chance"):
@@ -238,9 +230,12 @@ class Store:
             return {row.id: json.loads(row.data) for row in conn.execute(select(schema.environments))}
 
     def find_keys(self, prefix: str) -> list[str]:
+        """Up to 5 run keys that start with ``prefix``, taken literally (``_`` and ``%`` too)."""
         r = schema.runs.c
         with self._connect() as conn:
-            return [row[0] for row in conn.execute(select(r.key).where(r.key.like(prefix.replace("%", "") + "%")).limit(5))]
+            # autoescape: LIKE would read "_" as any character and "%" as anything.
+            return [row[0] for row in conn.execute(select(r.key).where(r.key.startswith(prefix, autoescape=True))
+                                                   .limit(5))]
 
     # -- plumbing -------------------------------------------------------------------------
     def _connect(self) -> Any:
@@ -263,15 +258,15 @@ class _Guard:
         try:
             return self.ctx.__enter__()
         except SQLAlchemyError as exc:
-            raise StoreError(_explain(exc, self.url)) from exc
+            raise StoreError(explain(exc, self.url)) from exc
 
     def __exit__(self, *exc_info: Any) -> Any:
         try:
             result = self.ctx.__exit__(*exc_info)
         except SQLAlchemyError as exc:
-            raise StoreError(_explain(exc, self.url)) from exc
+            raise StoreError(explain(exc, self.url)) from exc
         if exc_info[1] is not None and isinstance(exc_info[1], SQLAlchemyError):
-            raise StoreError(_explain(exc_info[1], self.url)) from exc_info[1]
+            raise StoreError(explain(exc_info[1], self.url)) from exc_info[1]
         return result
 
 
@@ -284,86 +279,10 @@ def _finite(v: Any) -> float | None:
 
 
 def open_store(url: str | None = None, *, write: bool = True) -> Store:
-    """Open (and migrate, when writing) the store at ``url``.
+    """Open (and migrate, when writing) the store at ``url`` (default: ``default_url()``).
 
     Raises StoreError with one clear sentence for a bad URL, a missing driver, an unreachable
-    server, a missing or unwritable directory, or a corrupt file. Read-only opens never create
-    or change anything.
+    server, a missing or unwritable directory, a corrupt file or a store of a newer arena.
+    Read-only opens never create or change anything (arena.store.opening).
     """
-    url = url or default_url()
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise StoreError(f"bad database URL {url!r}: use e.g. sqlite:///leaderboard.db or postgresql://user@host/db") from None
-    path = _sqlite_path(url)
-    if path is not None:
-        if not write and not path.exists():
-            raise StoreError(f"no database at {path} (run `arena run ...` first, or pass --db URL)")
-        if path.exists() and path.is_dir():
-            raise StoreError(f"the database path {path} is a directory")
-        parent = path.resolve().parent
-        if write:
-            if not parent.is_dir():
-                raise StoreError(f"cannot create the database {path}: directory {parent} does not exist")
-            if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-                raise StoreError(f"the database {path} is not writable (check file and directory permissions)")
-        if path.exists() and path.stat().st_size > 0:
-            with open(path, "rb") as fh:
-                if fh.read(16) != b"SQLite format 3\x00":
-                    raise StoreError(f"the database {path} is corrupt or not an SQLite file")
-    kwargs: dict[str, Any] = {}
-    if parsed.get_backend_name() == "sqlite":
-        # isolation_level=None hands transaction control to SQLAlchemy's "begin" event below.
-        kwargs["connect_args"] = {"timeout": 30, "isolation_level": None}
-        if not write and path is not None:
-            url = f"sqlite:///file:{path.resolve()}?mode=ro&uri=true"
-    else:
-        kwargs["pool_pre_ping"] = True
-    try:
-        engine = create_engine(url, **kwargs)
-    except (NoSuchModuleError, ImportError) as exc:
-        raise StoreError(f"no database driver for {parsed.drivername!r} ({exc}); install it, e.g. pip install psycopg2-binary") from None
-    except ArgumentError as exc:
-        raise StoreError(f"bad database URL {url!r}: {exc}") from None
-    if parsed.get_backend_name() == "sqlite":
-        _sqlite_pragmas(engine, write)
-    store = Store(parsed.render_as_string(hide_password=True), engine)
-    try:
-        if write:
-            with engine.begin() as conn:
-                migrations.migrate(conn)
-        else:
-            with engine.connect() as conn:
-                if not inspect(conn).has_table("runs"):
-                    raise StoreError(f"{store.url} is not an arena store (it has no runs table)")
-                if migrations.pending(conn):
-                    raise StoreError(f"{store.url} uses an older schema; open it once with a writing command "
-                                     "(e.g. `arena run`) to migrate it")
-                conn.execute(text("SELECT count(*) FROM runs")).scalar()
-    except StoreError:
-        engine.dispose()
-        raise
-    except (SQLAlchemyError, DBAPIError, OSError) as exc:
-        engine.dispose()
-        raise StoreError(_explain(exc, store.url)) from exc
-    return store
-
-
-def _sqlite_pragmas(engine: Engine, write: bool) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout = 30000")
-        cur.execute("PRAGMA foreign_keys = ON")
-        if write:
-            # WAL: readers never block the writer, and a killed writer leaves a consistent file.
-            cur.execute("PRAGMA journal_mode = WAL")
-            cur.execute("PRAGMA synchronous = NORMAL")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # Take the write lock at the start of every transaction: a read-then-write claim can
-        # then never deadlock against another process (a deferred transaction would fail its
-        # lock upgrade with "database is locked" instead of waiting).
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    return Store(*connect(url or default_url(), write=write))

@@ -5,7 +5,7 @@ metrics       final metrics of a run: (run_key, split, name) → value; split is
 curves        per-epoch values: (run_key, epoch, name) → value
 environments  where runs ran: versions, device, CPU/GPU, git sha; id = hash of the contents
 throughput    `arena bench` rows, keyed by what was measured and the environment it ran in
-_arena_migrations  names of applied migrations (see migrations.py)
+_arena_migrations  applied migrations and the arena version that applied each (see migrations.py)
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ migrations_table = Table(
     "_arena_migrations", metadata,
     Column("name", String(128), primary_key=True),
     Column("applied_at", String(40), nullable=False),
+    Column("arena_version", String(40)),  # the arena that applied it (migration m005; NULL before)
 )
 
 environments = Table(
@@ -72,6 +73,11 @@ runs = Table(
     Column("state_size", Integer),
     Column("impl", String(100)),
     Column("error", Text),
+    # The distributions that provided cell and task (part of the key) and their versions (m004).
+    Column("cell_dist", String(200)),
+    Column("cell_dist_version", String(200)),
+    Column("task_dist", String(200)),
+    Column("task_dist_version", String(200)),
     Index("ix_runs_cell_task", "cell", "task"),
     Index("ix_runs_status", "status"),
 )
