@@ -178,38 +178,37 @@ def test_broken_cells_fail_the_right_checks() -> None:
     assert set(failed(Unseeded, ["determinism"])) == {"determinism"}
 
 
-class LogOfNegative(Cell):
+class _TanhLoop(Cell):
+    """h' = tanh(W [x, h] + b), with each subclass's ``out(h') -> (y, state)``."""
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        self.lin = torch.nn.Linear(input_size + hidden_size, hidden_size)
+
+    def forward(self, x: Any, state: Any = None) -> Any:
+        h = self.initial_state(x.shape[0], x.device, x.dtype) if state is None else state
+        ys = []
+        for t in range(x.shape[1]):
+            y, h = self.out(torch.tanh(self.lin(torch.cat([x[:, t], h], -1))))
+            ys.append(y)
+        return torch.stack(ys, 1), h
+
+
+class LogOfNegative(_TanhLoop):
     """h' = log(tanh(W [x, h] + b) − 2): the log's argument is always negative, so every output
     and every state is NaN (a real bug: a log without a positivity shift)."""
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
-        super().__init__(input_size, hidden_size)
-        self.lin = torch.nn.Linear(input_size + hidden_size, hidden_size)
-
-    def forward(self, x: Any, state: Any = None) -> Any:
-        h = self.initial_state(x.shape[0], x.device, x.dtype) if state is None else state
-        ys = []
-        for t in range(x.shape[1]):
-            h = torch.log(torch.tanh(self.lin(torch.cat([x[:, t], h], -1))) - 2)
-            ys.append(h)
-        return torch.stack(ys, 1), h
+    def out(self, h: Any) -> Any:
+        h = torch.log(h - 2)
+        return h, h
 
 
-class Overflows(Cell):
+class Overflows(_TanhLoop):
     """y = exp(1000 h) with h = tanh(W [x, h] + b): the state is finite but the outputs overflow
     to inf wherever h > 0.09 (inf equals inf, so equality checks alone would not notice)."""
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
-        super().__init__(input_size, hidden_size)
-        self.lin = torch.nn.Linear(input_size + hidden_size, hidden_size)
-
-    def forward(self, x: Any, state: Any = None) -> Any:
-        h = self.initial_state(x.shape[0], x.device, x.dtype) if state is None else state
-        ys = []
-        for t in range(x.shape[1]):
-            h = torch.tanh(self.lin(torch.cat([x[:, t], h], -1)))
-            ys.append(torch.exp(1000 * h))
-        return torch.stack(ys, 1), h
+    def out(self, h: Any) -> Any:
+        return torch.exp(1000 * h), h
 
 
 @pytest.mark.parametrize("cls", [LogOfNegative, Overflows], ids=["nan", "inf"])

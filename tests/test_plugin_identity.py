@@ -38,7 +38,7 @@ IMPOSTOR = {
         from arena.plugins.baselines import GRU
 
         class Impostor(GRU):
-            '''arena's GRU plus 7 idle weights: a different implementation with a countable trace.'''
+            '''arena's GRU with its output halved and 7 idle weights: another implementation, with a trace.'''
 
             def __init__(self, input_size, hidden_size, **options):
                 super().__init__(input_size, hidden_size, **options)

@@ -158,20 +158,20 @@ def test_test_plugin_counts_load_failures_in_the_summary(arena, broken_plugin):
     """A load failure is a failed check: never "0 passed, 0 failed" for a plugin that did not load."""
     # A plugin that loads and registers a good cell but fails to register a second one (the
     # name is taken by a built-in): the good cell's checks pass and the failure is counted.
-    make_dist(broken_plugin, "arena-clash", "arena_clash", """
+    make_dist(broken_plugin, "arena-calmclash", "arena_calmclash", """
         from arena import CellInfo, hookimpl
 
         @hookimpl
         def register_cells(register):
             register("calm", "arena.plugins.baselines:GRU", info=CellInfo(summary="a gru"))
             register("gru", "arena.plugins.baselines:GRU", info=CellInfo(summary="taken"))
-    """, "clash")
+    """, "calmclash")
     res = arena("test-plugin", "arena-noimport", ok=False)
     assert res.exit_code == 1
     assert res.stdout.splitlines()[-1] == "FAILED: 0 passed, 1 failed, 0 skipped", res.stdout
-    res = arena("test-plugin", "arena-clash", "--no-train", ok=False)
+    res = arena("test-plugin", "arena-calmclash", "--no-train", ok=False)
     assert res.exit_code == 1
-    assert re.search(r"^FAIL  plugin clash .* load .*'gru'", res.stdout, re.M), res.stdout
+    assert re.search(r"^FAIL  plugin calmclash .* load .*'gru'", res.stdout, re.M), res.stdout
     assert re.search(r"^PASS  cell calm\s+finite\s", res.stdout, re.M)
     assert res.stdout.splitlines()[-1] == "FAILED: 11 passed, 1 failed, 0 skipped", res.stdout
 
