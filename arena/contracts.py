@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from arena.validate import MAX_INT64
+
 #: The distribution of arena itself: its cells and tasks are the built-ins.
 ARENA_DIST = "rnn-arena"
 
@@ -199,7 +201,7 @@ class TrainConfig:
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not numeric or (kind is int and not isinstance(value, int)):
             return f"{name} must be {'an integer' if kind is int else 'a number'}, not {value!r}"
-        if isinstance(value, int) and abs(value) > 2**63 - 1:
+        if isinstance(value, int) and abs(value) > MAX_INT64:
             return f"{name} {value} is too large"
         if not math.isfinite(value):
             return f"{name} must be a finite number, not {value!r}"

@@ -132,7 +132,7 @@ class PluginHost:
                 eps.append(ep)
         return eps
 
-    def _fail(self, record: PluginRecord, message: str, exc: BaseException | None = None) -> None:
+    def _fail(self, record: PluginRecord, message: str) -> None:
         record.errors.append(" ".join(message.split()))  # one line, whatever the plugin raised
 
     def broken(self) -> list[PluginRecord]:
@@ -180,12 +180,12 @@ class PluginHost:
             except BaseException as exc:  # noqa: BLE001 - any import failure must be contained
                 if isinstance(exc, KeyboardInterrupt):
                     raise
-                self._fail(record, f"failed to import: {_short_error(exc)}", exc)
+                self._fail(record, f"failed to import: {_short_error(exc)}")
                 continue
             try:
                 self.pm.register(module, name=ep.name)
             except Exception as exc:  # pluggy validates hook signatures here
-                self._fail(record, f"invalid hook implementation: {_short_error(exc)}", exc)
+                self._fail(record, f"invalid hook implementation: {_short_error(exc)}")
                 continue
             record.hooks = sorted(
                 impl.name for impl in self.pm.get_hookcallers(module) or [] if impl.name in hookspecs.HOOK_NAMES
@@ -257,7 +257,7 @@ class PluginHost:
                 except Exception as exc:  # noqa: BLE001 - contain any plugin bug
                     registry.remove_plugin(record.name)
                     names.clear()
-                    self._fail(record, f"{hook_name} raised {_short_error(exc)}", exc)
+                    self._fail(record, f"{hook_name} raised {_short_error(exc)}")
 
     def register_commands(self, cli: Any) -> None:
         impls = {impl.plugin_name: impl for impl in self.pm.hook.register_commands.get_hookimpls()}
@@ -266,7 +266,7 @@ class PluginHost:
             try:
                 impl.function(cli=cli)
             except Exception as exc:  # noqa: BLE001
-                self._fail(record, f"register_commands raised {_short_error(exc)}", exc)
+                self._fail(record, f"register_commands raised {_short_error(exc)}")
 
     def versions(self) -> dict[str, str]:
         """Distribution → version of every loaded plugin (recorded with each run)."""
