@@ -222,17 +222,18 @@ def _train(host: Any, store: Any, todo: list[Any], report: Any, device: str, exe
             raise ArenaError(f"executor {executor!r}: {exc}") from None
 
 
-BOARD_COLUMNS = ["task", "preset", "setting", "cell", "metric", "mean ± std", "95% CI", "n", "rank [95%]", "tied",
-                 "failed", "diverged"]
+BOARD_COLUMNS = ["task", "preset", "setting", "cell", "metric", "value", "score [95% CI]", "n", "failed", "rank",
+                 "verdict"]
 
 
 def _print_results(store: Any, specs: list[Any]) -> None:
-    from arena.leaderboard import task_board
+    from arena.leaderboard import LEGEND, task_board
     from arena.tables import render
 
-    rows = task_board(store, keys=[s.key for s in specs], n_boot=1000)  # only what this command planned
+    rows = task_board(store, keys=[s.key for s in specs])  # only what this command planned
     if rows:
         click.echo(render(rows, BOARD_COLUMNS))
+        click.echo(LEGEND)
 
 
 # -- list / show / plugins / sys-info -----------------------------------------------------
@@ -371,19 +372,22 @@ def sys_info(device: str) -> None:
 # -- results ------------------------------------------------------------------------------
 @cli.command()
 @click.option("--task", "-t", default=None, help="Only this task.")
-@click.option("--aggregate", is_flag=True, help="Across tasks: normalised IQM and mean with CIs, rank intervals, "
-                                               "Friedman/Nemenyi.")
+@click.option("--aggregate", is_flag=True, help="Across tasks: mean score and IQM with CIs, mean ranks with "
+                                               "Friedman/Nemenyi and the rank intervals they support, P(X > Y).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown", "latex"]), default="table",
               show_default=True)
 @db_option
 def leaderboard(task: str | None, aggregate: bool, fmt: str, db: str | None) -> None:
-    """Each task's main test metric per cell: mean ± std, n, 95% CI, rank interval, ties.
+    """Each setting's cells: value, score with its 95% CI, failures, rank and verdict.
 
-    ★ marks the leader and = the cells not shown worse than it (Holm-corrected t-test, or a
-    rank interval reaching 1). Failed and diverged runs count at chance level. With fewer than
-    5 seeds the interval is min–max, not a CI. See docs/methodology.md.
+    Scores put chance at 0 and the task's solved level at 1 (log scale for error metrics);
+    failed and diverged runs score at the floor (-1) and never outrank a finished run. The
+    leader has the best mean score; ★ when it is shown better than chance; the others are
+    "worse" (Holm-corrected t-test against the leader) or "inconclusive". With fewer than 5
+    seeds the values are shown, not an interval. See docs/methodology.md.
     """
-    from arena.leaderboard import aggregate_board, task_board
+    from arena.across_tasks import aggregate_text
+    from arena.leaderboard import LEGEND, task_board
     from arena.tables import render
 
     store = _open(db)
@@ -393,27 +397,8 @@ def leaderboard(task: str | None, aggregate: bool, fmt: str, db: str | None) -> 
         known = sorted(set(_host().tasks.names()) | {r["task"] for r in store.runs()})
         raise ArenaError(f"unknown task {task!r}: neither installed nor in {store.url}." + suggest(task, known))
     if aggregate:
-        agg = aggregate_board(store, task=task)
-        if fmt == "json":
-            _echo_json(agg)
-            return
-        if not agg["rows"]:
-            click.echo(f"Nothing to aggregate in {store.url}: no cell has results on every setting"
-                       + (f" (cells missing some: {', '.join(agg['partial'])})" if agg["partial"] else "") + ".",
-                       err=True)
-            return
-        click.echo(render(agg["rows"], ["cell", "IQM [95% CI]", "mean [95% CI]", "rank [95%]", "n_tasks", "n_runs"]
-                          if fmt not in ("csv",) else ["cell", "iqm", "iqm_ci_low", "iqm_ci_high", "mean", "mean_ci_low",
-                                                       "mean_ci_high", "rank", "rank_low", "rank_high", "n_tasks",
-                                                       "n_runs"], fmt))
-        if fmt in ("table", "markdown"):
-            click.echo(f"\n{len(agg['settings'])} settings: {', '.join(agg['settings'])}")
-            if agg["partial"]:
-                click.echo(f"Left out (results missing on some settings): {', '.join(agg['partial'])}")
-            if agg.get("left_out_settings"):
-                click.echo(f"Settings left out (not run by every cell): {', '.join(agg['left_out_settings'])}")
-            if agg["friedman"]:
-                click.echo(agg["friedman"]["text"])
+        text, ok = aggregate_text(store, task, fmt)
+        click.echo(text, err=not ok)
         return
     rows = task_board(store, task=task)
     if not rows:
@@ -421,10 +406,13 @@ def leaderboard(task: str | None, aggregate: bool, fmt: str, db: str | None) -> 
         return
     cols = BOARD_COLUMNS
     if fmt in ("json", "csv"):
-        cols = ["task", "preset", "setting", "cell", "metric", "mean", "std", "median", "n", "ci_low", "ci_high", "ci_method",
-                "rank", "rank_low", "rank_high", "leader", "tied_with_leader", "p_vs_leader", "failed", "diverged",
-                "failure_rate", "chance", "params", "cell_options"]
+        cols = ["task", "preset", "setting", "cell", "metric", "scale", "value", "value_kind", "n", "n_done", "failed",
+                "diverged", "failure_rate", "score", "score_std", "ci_low", "ci_high", "ci_method", "score_values",
+                "rank", "leader", "star", "verdict", "p_vs_leader", "p_vs_leader_raw", "test", "p_vs_chance",
+                "chance", "solved", "params", "cell_options"]
     click.echo(render(rows, cols, fmt))
+    if fmt in ("table", "markdown"):
+        click.echo("\n" + LEGEND)
 
 
 @cli.command()
@@ -435,13 +423,15 @@ def leaderboard(task: str | None, aggregate: bool, fmt: str, db: str | None) -> 
               show_default=True)
 @db_option
 def compare(a: str, b: str, task: str | None, fmt: str, db: str | None) -> None:
-    """Cell A against cell B on matched seeds, per task setting.
+    """Cell A against cell B on matched seeds, per task setting, in words.
 
-    Paired t-test and Wilcoxon signed-rank, Holm-corrected over the settings shown (p_holm, on
-    the Wilcoxon p-values), effect size d_z (positive: A better), P(A better than B) with a
-    95% bootstrap CI. The metric's direction is respected. See docs/methodology.md.
+    On the score scale (chance 0, solved 1; failures at -1): the mean difference A - B with
+    its t-interval, the paired t-test Holm-corrected over the settings shown and the verdict
+    (better / worse / inconclusive); the equivalence test (TOST, margin 0.05) and its verdict
+    (equivalent / not shown equivalent / different). See docs/methodology.md.
     """
     from arena.leaderboard import compare as compare_cells
+    from arena.leaderboard import compare_display
     from arena.tables import render
 
     if a == b:
@@ -460,12 +450,9 @@ def compare(a: str, b: str, task: str | None, fmt: str, db: str | None) -> None:
         _echo_json(rows)
         return
     for r in rows:
-        r["A"] = "—" if r["mean_a"] is None else f"{r['mean_a']:.4g}"
-        r["B"] = "—" if r["mean_b"] is None else f"{r['mean_b']:.4g}"
-        r["P(A>B) [95% CI]"] = ("—" if r["prob_improvement"] is None else f"{r['prob_improvement']:.2f}"
-                                + ("" if r["ci_low"] is None else f" [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"))
-    click.echo(render(rows, ["task", "preset", "setting", "metric", "n", "A", "B", "p_ttest", "p_wilcoxon", "p_holm",
-                             "effect_size", "P(A>B) [95% CI]"], fmt))
+        r.update(compare_display(r))
+    click.echo(render(rows, ["task", "preset", "setting", "metric", "n", "A", "B", "A - B [95% CI]", "p_holm", "A is",
+                             "p_tost_holm", "equivalence"], fmt))
 
 
 @cli.command()
@@ -478,16 +465,17 @@ def export(fmt: str, output: str | None, db: str | None) -> None:
     """Every stored run (config, status, final test metrics, environment, timing).
 
     ``--format markdown`` writes the leaderboard instead, one row per task setting and one column
-    per cell (mean of the main test metric, ★ leader, = tied with it), for READMEs and papers.
+    per cell (the main test metric with its verdict mark, legend below the table), for READMEs and
+    papers.
     """
     from arena.results import export_runs, flatten
     from arena.tables import render
 
     if fmt == "markdown":
-        from arena.leaderboard import board_matrix, task_board
+        from arena.leaderboard import MATRIX_LEGEND, board_matrix, task_board
 
         columns, table = board_matrix(task_board(_open(db)))
-        text = render(table, columns, "markdown") if table else "No runs."
+        text = render(table, columns, "markdown") + "\n\n" + MATRIX_LEGEND if table else "No runs."
     elif fmt == "json":
         text = json.dumps(export_runs(_open(db)), indent=2, default=str, ensure_ascii=False)
     else:

@@ -20,13 +20,35 @@ OUTPUT_KINDS = ("classes", "regression")
 READOUTS = ("last", "every")
 
 
+SCALES = ("linear", "log")
+
+
 @dataclass(frozen=True)
 class Metric:
-    """A metric a task reports; ``higher_is_better`` gives its direction everywhere."""
+    """A metric a task reports; ``higher_is_better`` gives its direction everywhere.
+
+    ``scale`` is where the metric is compared, tested and averaged: ``"linear"`` (accuracies)
+    or ``"log"`` (errors such as MSE or MAE, whose cells differ by factors, not by amounts).
+    ``solved`` is the level that counts as solving the task (1.0 for a perfect accuracy, an
+    error threshold such as ARU's MSE 0.01); with the task's ``chance()`` it anchors the
+    normalised score (chance = 0, solved = 1). A task whose solved level depends on its
+    parameters overrides ``Task.solved()`` instead.
+    """
 
     name: str
     higher_is_better: bool
     description: str = ""
+    scale: str = "linear"
+    solved: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.scale not in SCALES:
+            raise ValueError(f"metric {self.name!r}: scale must be one of {SCALES}, not {self.scale!r}")
+        if self.solved is not None:
+            if isinstance(self.solved, bool) or not isinstance(self.solved, (int, float)) or not math.isfinite(self.solved):
+                raise ValueError(f"metric {self.name!r}: solved must be a finite number, not {self.solved!r}")
+            if self.scale == "log" and self.solved <= 0:
+                raise ValueError(f"metric {self.name!r}: a log-scale metric needs a positive solved level")
 
     @property
     def arrow(self) -> str:

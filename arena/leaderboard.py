@@ -1,26 +1,43 @@
-"""What the leaderboard may claim: per-setting summaries with CIs and rank intervals, pairwise
-comparisons on matched seeds, and the cross-task aggregate (see docs/methodology.md).
+"""What the board may claim on each setting, under the rules of docs/methodology.md.
 
 A *setting* is one task with one preset and one set of parameters (a sweep value is its own
-setting). Failed and diverged runs count as results at the task's chance level (stored with
-each run); runs still planned, running or interrupted are left out.
+setting). Every run is scored on its task's fixed anchors (:mod:`arena.stats.scores`): chance
+= 0, solved = 1, on the metric's scale, failed and diverged runs at the floor. The leader has
+the best mean score; every other cell is *worse* (shown so by a Holm-corrected t-test against
+the leader) or *inconclusive*; ★ marks a leader shown better than chance.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable
 
-import numpy as np
-
 from arena import stats
-from arena.stats.aggregate import PENDING_STATUSES
 from arena.results import natural_key, setting_labels
 from arena.store import Store
 
-#: Replicates for the leaderboard's bootstraps (the stats functions' default is 10,000; the
-#: leaderboard uses fewer so that large stores stay fast; `arena compare` uses the default).
+#: Replicates of the bootstraps the board runs (P(A better) in `compare`, IQM and P(X > Y)
+#: across tasks); stated beside every bootstrap result.
 BOARD_BOOT = 2000
+#: The equivalence margin on the score scale: 5 % of the chance-to-solved range.
+EQUIVALENCE_MARGIN = 0.05
+
+VERDICT_WORDS = {
+    "leader": "leader",
+    "worse": "shown worse than the leader",
+    "inconclusive": "inconclusive against the leader (not shown worse; not shown equal)",
+}
+LEGEND = ("★ leader, shown better than chance · leader: best mean score, not shown better than chance · "
+          "worse: shown worse than the leader (paired t-test, Holm over the setting's cells) · "
+          "inconclusive: not shown worse, which is not the same as tied · failed k/n: runs that failed or "
+          "diverged, scored at the floor (-1). Score: chance = 0, solved = 1 (log scale for errors).")
+
+MATRIX_LEGEND = ("Each entry: the cell's test value over its finished runs (geometric mean for error metrics). "
+                 "★ leader, shown better than chance · L leader, not shown better than chance · "
+                 "? inconclusive against the leader (not shown worse, which is not the same as tied) · "
+                 "no mark: shown worse than the leader (paired t-test, Holm over the setting's cells) · "
+                 "†k: k runs failed or diverged (scored at the floor) · (n=k): fewer than 5 runs, no interval.")
 
 
 @dataclass
@@ -29,228 +46,213 @@ class Setting:
     preset: str
     label: str
     metric: str
-    higher: bool
-    chance: float | None
+    anchors: stats.Anchors
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # cell → runs (by seed)
     values: dict[str, dict[int, float | None]] = field(default_factory=dict)  # cell → seed → metric
 
+    @property
+    def higher(self) -> bool:
+        return self.anchors.higher_is_better
+
+    @property
+    def chance(self) -> float | None:
+        return self.anchors.chance
+
     def scored(self, cell: str) -> dict[str, Any]:
-        """The cell's per-seed scores under the failure convention, with counts."""
+        """The cell's runs as scores (:func:`arena.stats.score_runs`) with their ``seeds``."""
         runs = self.runs[cell]
-        vals = [self.values[cell].get(r["seed"]) for r in runs]
-        statuses = [r["status"] for r in runs]
-        if self.chance is None:
-            # Without a chance level failures cannot be scored: leave them out and say so.
-            keep = [(v, r) for v, r in zip(vals, runs) if r["status"] == "done" and v is not None]
-            out = {"values": [v for v, _ in keep], "seeds": [r["seed"] for _, r in keep],
-                   "n_failed": statuses.count("failed"), "n_diverged": statuses.count("diverged")}
-            out["n"] = len(out["values"])
-            out["failure_rate"] = None
-            return out
-        wf = stats.with_failures(vals, statuses, self.chance)
-        wf["seeds"] = [r["seed"] for r in runs if r["status"] not in PENDING_STATUSES]
-        return wf
+        out = stats.score_runs([self.values[cell].get(r["seed"]) for r in runs], [r["status"] for r in runs],
+                               self.anchors)
+        out["seeds"] = [runs[i]["seed"] for i in out["index"]]
+        out["by_seed"] = dict(zip(out["seeds"], out["scores"]))
+        return out
+
+
+@lru_cache(maxsize=512)
+def plugin_anchors(task: str, params_json: str, metric: str) -> tuple[str, float | None, float | None]:
+    """(scale, chance, solved) of a metric from the installed task plugin; ("linear", None,
+    None) when the plugin is missing or cannot say."""
+    try:
+        from arena.host import get_host
+
+        entry = get_host().tasks.get(task)
+        scale = entry.info.metric(metric).scale
+    except Exception:  # noqa: BLE001 - no plugin: the setting is shown unnormalised
+        return "linear", None, None
+    try:
+        inst = entry.load()(**json.loads(params_json))
+        chance, solved = inst.chance().get(metric), inst.solved().get(metric)
+    except Exception:  # noqa: BLE001 - a plugin that cannot say leaves its runs unnormalised
+        return scale, None, None
+    return scale, None if chance is None else float(chance), None if solved is None else float(solved)
 
 
 def load_settings(store: Store, task: str | None = None, keys: Iterable[str] | None = None) -> list[Setting]:
     runs = store.runs(task=task, keys=keys)
     metrics = store.metrics(keys=[r["key"] for r in runs] if keys is not None else None, split="test")
+    return settings_of(runs, metrics)
+
+
+def settings_of(runs: list[dict[str, Any]], metrics: dict[str, dict[str, dict[str, float]]]) -> list[Setting]:
+    """Group runs into settings. Chance comes from the run (stored when it trained), else from
+    the installed task plugin, as do the metric's scale and solved level."""
     labels = setting_labels(runs)
     out: dict[tuple[str, str, str], Setting] = {}
     for r in runs:
         ident = (r["task"], r["preset"], labels[r["key"]])
         main = r["main_metric"]
         if ident not in out:
-            chance = (r.get("chance") or {}).get(main)
-            out[ident] = Setting(r["task"], r["preset"], labels[r["key"]], main,
-                                 bool(r["directions"].get(main, True)), chance)
+            scale, chance, solved = plugin_anchors(r.get("task_name", r["task"]), json.dumps(r["params"], sort_keys=True), main)
+            stored = (r.get("chance") or {}).get(main)
+            out[ident] = Setting(r["task"], r["preset"], labels[r["key"]], main, stats.Anchors(
+                bool(r["directions"].get(main, True)), scale, stored if stored is not None else chance, solved))
         s = out[ident]
-        if s.chance is None and (r.get("chance") or {}).get(main) is not None:
-            s.chance = r["chance"][main]
         s.runs.setdefault(r["cell"], []).append(r)
         s.values.setdefault(r["cell"], {})[r["seed"]] = metrics.get(r["key"], {}).get("test", {}).get(main)
     for s in out.values():
         for cell in s.runs:
             s.runs[cell].sort(key=lambda r: r["seed"])
-        if s.chance is None:
-            s.chance = _plugin_chance(s)
     return sorted(out.values(), key=lambda s: (s.task, s.preset, natural_key(s.label)))
 
 
-def _plugin_chance(s: Setting) -> float | None:
-    """Chance level from the installed task plugin, for runs stored before chance was recorded."""
-    try:
-        from arena.host import get_host
-
-        run = next(iter(s.runs.values()))[0]
-        value = get_host().tasks.get(s.task).load()(**run["params"]).chance().get(s.metric)
-        return None if value is None else float(value)
-    except Exception:  # noqa: BLE001 - no plugin, or it cannot say: failures stay unscored
-        return None
-
-
-def task_board(store: Store, task: str | None = None, keys: Iterable[str] | None = None,
-               n_boot: int = BOARD_BOOT) -> list[dict[str, Any]]:
-    """One row per cell and setting: mean ± std, n, 95% CI (min–max when n < 5), rank with its
-    bootstrap interval, tied-with-leader mark and failure counts; best first per setting."""
+def task_board(store: Store, task: str | None = None, keys: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """One row per cell and setting, best first: value in the metric's units, score with its
+    interval (values when n < 5), failures, rank, verdict against the leader, ★."""
     rows = []
     for s in load_settings(store, task, keys):
-        scored = {c: s.scored(c) for c in s.runs}
-        present = {c: v for c, v in scored.items() if v["n"]}
-        seed_sets = {tuple(v["seeds"]) for v in present.values()}
-        ranks = stats.rank_intervals({c: v["values"] for c, v in present.items()}, higher_is_better=s.higher,
-                                     n_boot=n_boot, paired=len(seed_sets) == 1) if present else {}
-        block = []
-        for cell, sc in scored.items():
-            summ = stats.summarise(sc["values"], n_boot=n_boot)
-            rk = ranks.get(cell, {})
-            block.append({
-                "task": s.task, "preset": s.preset, "setting": s.label, "cell": cell,
-                "metric": f"{s.metric} {'↑' if s.higher else '↓'}", "mean": summ["mean"], "std": summ["std"],
-                "n": summ["n"], "median": summ["median"], "ci_low": summ["ci_low"], "ci_high": summ["ci_high"], "ci_method": summ["ci_method"],
-                "rank": rk.get("rank"), "rank_low": rk.get("rank_low"), "rank_high": rk.get("rank_high"),
-                "leader": rk.get("leader", False), "tied_with_leader": rk.get("tied_with_leader"),
-                "p_vs_leader": rk.get("p_vs_leader"), "failed": sc["n_failed"], "diverged": sc["n_diverged"],
-                "failure_rate": sc["failure_rate"], "chance": s.chance,
-                "params": s.runs[cell][0]["params"], "cell_options": s.runs[cell][0]["cell_options"],
-            })
-        block.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["cell"]))
-        rows.extend(block)
-    for r in rows:
-        r.update(display(r))
+        rows.extend(setting_rows(s))
     return rows
 
 
+def setting_rows(s: Setting) -> list[dict[str, Any]]:
+    scored = {c: s.scored(c) for c in s.runs}
+    normalised = s.anchors.problem is None
+    chance = 0.0 if normalised else (None if s.chance is None else s.anchors.transform(s.chance))
+    failures = {c: v["n_failed"] + v["n_diverged"] for c, v in scored.items()}
+    # Without anchors failures cannot be scored; a cell with failures is then listed after
+    # every cell without (it never outranks a finished result), and cannot lead.
+    eligible = {c: v["by_seed"] for c, v in scored.items() if normalised or not failures[c]}
+    decisions = stats.leader_decisions(eligible, higher_is_better=normalised or s.higher, chance=chance,
+                                       tiebreak=failures)
+    block = []
+    for cell, sc in scored.items():
+        summ = stats.summarise(sc["scores"])
+        d = decisions.get(cell) or {}
+        all_failed = sc["n"] > 0 and sc["n_done"] == 0
+        block.append({
+            "task": s.task, "preset": s.preset, "setting": s.label, "cell": cell,
+            "metric": f"{s.metric} {'↑' if s.higher else '↓'}", "scale": s.anchors.scale,
+            "value": stats.centre(sc["finished"], s.anchors.scale), "n_done": sc["n_done"],
+            "value_kind": "geometric mean" if s.anchors.scale == "log" else "mean",
+            "n": sc["n"], "failed": sc["n_failed"], "diverged": sc["n_diverged"], "failure_rate": sc["failure_rate"],
+            "all_failed": all_failed, "scored": sc["scored"], "score_note": sc["note"],
+            "score": summ["mean"], "score_std": summ["std"], "score_values": summ["values"],
+            "ci_low": summ["ci_low"], "ci_high": summ["ci_high"], "ci_method": summ["ci_method"],
+            "rank": d.get("rank"), "leader": d.get("leader", False), "verdict": d.get("verdict"),
+            "star": bool(d.get("better_than_chance")), "p_vs_leader": d.get("p_vs_leader"),
+            "p_vs_leader_raw": d.get("p_vs_leader_raw"), "test": d.get("test"), "p_vs_chance": d.get("p_vs_chance"),
+            "chance": s.chance, "solved": s.anchors.solved,
+            "params": s.runs[cell][0]["params"], "cell_options": s.runs[cell][0]["cell_options"],
+        })
+    ranked = [r for r in block if r["rank"] is not None]
+    for i, r in enumerate(sorted((r for r in block if r["rank"] is None and r["n"]),
+                                 key=lambda r: (-(r["failure_rate"] or 0), r["cell"]))):
+        r["rank"], r["verdict"] = float(len(ranked) + 1 + i), "inconclusive"  # unscored failures, last
+    block.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["cell"]))
+    for r in block:
+        r.update(display(r))
+    return block
+
+
+def _num(v: float | None, digits: int = 4) -> str:
+    return "—" if v is None else f"{v:.{digits}g}"
+
+
 def display(r: dict[str, Any]) -> dict[str, str]:
-    """Human-readable columns of a board row."""
-    mean = "—" if r["mean"] is None else f"{r['mean']:.4g}" + (f" ± {r['std']:.2g}" if r["std"] is not None else "")
-    if r["ci_low"] is None:
-        ci = ""
-    elif r["ci_method"] and r["ci_method"].startswith("min-max"):
-        ci = f"min–max [{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
+    """Human-readable columns of a board row: value, score [95% CI] (values when n < 5),
+    failed k/n, verdict in words with ★."""
+    if r["all_failed"]:
+        value = f"failed ({r['n']}/{r['n']})"
+    elif r["value"] is None:
+        value = "—"
     else:
-        ci = f"[{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
-    rank = "" if r["rank"] is None else f"{r['rank']:g} [{r['rank_low']:g}–{r['rank_high']:g}]"
-    mark = "★" if r["leader"] else ("=" if r["tied_with_leader"] else "")
-    return {"mean ± std": mean, "95% CI": ci, "rank [95%]": rank, "tied": mark}
+        value = _num(r["value"]) + (" (geo-mean)" if r["scale"] == "log" else "")
+    if r["score"] is None:
+        score = "—"
+    elif r["all_failed"] and r["scored"]:
+        score = "all failed (floor -1)"
+    elif r["ci_low"] is not None:
+        score = f"{r['score']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+    else:
+        score = f"{r['score']:.3f} (values " + ", ".join(f"{v:.3g}" for v in r["score_values"]) + ")"
+    failed = f"{r['failed'] + r['diverged']}/{r['n']}" if r["n"] else ""
+    verdict = "" if r["verdict"] is None else r["verdict"]
+    if r["leader"] and r["star"]:
+        verdict = "★ leader"
+    return {"value": value, "score [95% CI]": score, "failed": failed, "verdict": verdict,
+            "rank": "" if r["rank"] is None else f"{r['rank']:g}"}
 
 
-def aggregate_board(store: Store, task: str | None = None, n_boot: int = BOARD_BOOT) -> dict[str, Any]:
-    """Normalised scores across settings (chance = 0, best observed cell mean = 1): IQM and mean
-    with stratified bootstrap CIs, IQM rank intervals, and Friedman then Nemenyi over settings."""
-    settings = [s for s in load_settings(store, task) if s.chance is not None]
-    columns, per_cell_scores = [], defaultdict(dict)
-    for s in settings:
-        scored = {c: s.scored(c) for c in s.runs}
-        means = [float(np.mean(v["values"])) for v in scored.values() if v["n"]]
-        if not means:
-            continue
-        best = max(means) if s.higher else min(means)
-        if (best <= s.chance) if s.higher else (best >= s.chance):
-            continue  # no cell beats chance: the setting cannot be normalised (listed as skipped)
-        col = f"{s.task}[{s.preset}]" + (f"{{{s.label}}}" if s.label else "")
-        columns.append(col)
-        for cell, v in scored.items():
-            if v["n"]:
-                per_cell_scores[cell][col] = [stats.normalise(x, chance=s.chance, best=best, higher_is_better=s.higher)
-                                              for x in v["values"]]
-    full = [c for c in per_cell_scores if len(per_cell_scores[c]) == len(columns)]
-    # The aggregate needs a complete cell × setting block. Two ways to get one: leave out the
-    # cells that miss a setting, or leave out the settings that some cell did not run (sweeps,
-    # reference presets run for a few cells). Keep whichever block is larger.
-    common = [col for col in columns if all(col in per_cell_scores[c] for c in per_cell_scores)]
-    left_out: list[str] = []
-    if len(common) * len(per_cell_scores) > len(full) * len(columns):
-        left_out = [col for col in columns if col not in common]
-        columns, full = common, list(per_cell_scores)
-    partial = sorted(set(per_cell_scores) - set(full))
-    if not columns or not full:
-        return {"rows": [], "settings": columns, "partial": partial, "left_out_settings": left_out,
-                "friedman": None}
-    mats = {}
-    for cell in full:
-        depth = max(len(v) for v in per_cell_scores[cell].values())
-        m = np.full((depth, len(columns)), np.nan)
-        for j, col in enumerate(columns):
-            vals = per_cell_scores[cell][col]
-            m[: len(vals), j] = vals
-        mats[cell] = m
-    agg = stats.aggregate(mats, n_boot=n_boot)
-    ranks = iqm_rank_intervals(mats, n_boot=n_boot)
-    block = np.array([[np.nanmean(mats[c][:, j]) for c in full] for j in range(len(columns))])
-    fn = stats.friedman_nemenyi(block, full, higher_is_better=True) if len(full) >= 3 and len(columns) >= 2 else None
-    rows = []
-    for cell in full:
-        a, rk = agg[cell], ranks[cell]
-        rows.append({"cell": cell, "iqm": a["iqm"], "iqm_ci_low": a["iqm_ci_low"], "iqm_ci_high": a["iqm_ci_high"],
-                     "mean": a["mean"], "mean_ci_low": a["mean_ci_low"], "mean_ci_high": a["mean_ci_high"],
-                     "n_tasks": a["n_tasks"], "n_runs": a["n_runs"], "rank": rk["rank"], "rank_low": rk["rank_low"],
-                     "rank_high": rk["rank_high"], "ci_method": a["ci_method"],
-                     "mean_rank": fn["mean_ranks"][cell] if fn else None})
-    rows.sort(key=lambda r: r["rank"])
-    for r in rows:
-        ci = "" if r["iqm_ci_low"] is None else f" [{r['iqm_ci_low']:.3f}, {r['iqm_ci_high']:.3f}]"
-        mci = "" if r["mean_ci_low"] is None else f" [{r['mean_ci_low']:.3f}, {r['mean_ci_high']:.3f}]"
-        r["IQM [95% CI]"] = f"{r['iqm']:.3f}{ci}"
-        r["mean [95% CI]"] = f"{r['mean']:.3f}{mci}"
-        r["rank [95%]"] = f"{r['rank']:g} [{r['rank_low']:g}–{r['rank_high']:g}]"
-    return {"rows": rows, "settings": columns, "partial": partial, "left_out_settings": left_out, "friedman": fn}
-
-
-def iqm_rank_intervals(mats: dict[str, np.ndarray], *, n_boot: int = BOARD_BOOT, seed: int = 0,
-                       alpha: float = stats.ALPHA) -> dict[str, dict[str, float]]:
-    """Rank (1 = best IQM) with a stratified-bootstrap interval: runs resampled within each task."""
-    import scipy.stats as st
-
-    cells = list(mats)
-    obs = np.array([stats.iqm(mats[c]) for c in cells])
-    boot = np.empty((n_boot, len(cells)))
-    for j, c in enumerate(cells):
-        rng = stats.make_rng(seed, "rank", c)
-        cols = [col[~np.isnan(col)] for col in mats[c].T]
-        sample = np.concatenate([col[rng.integers(0, len(col), size=(n_boot, len(col)))] for col in cols], axis=1)
-        boot[:, j] = st.trim_mean(sample, 0.25, axis=1)
-    ranks = st.rankdata(-boot, axis=1)
-    low = np.quantile(ranks, alpha / 2, axis=0, method="lower")
-    high = np.quantile(ranks, 1 - alpha / 2, axis=0, method="higher")
-    obs_rank = st.rankdata(-obs)
-    return {c: {"rank": float(obs_rank[j]), "rank_low": float(low[j]), "rank_high": float(high[j])}
-            for j, c in enumerate(cells)}
-
-
-def compare(store: Store, a: str, b: str, task: str | None = None, n_boot: int = stats.N_BOOT) -> list[dict[str, Any]]:
-    """A against B on every setting both ran, on matched seeds: paired t-test and Wilcoxon, Holm
-    over the comparisons shown (on the Wilcoxon p-values), effect size d_z, P(A better than B)
-    with a bootstrap CI. Failures count at chance level."""
+def compare(store: Store, a: str, b: str, task: str | None = None, n_boot: int = BOARD_BOOT,
+            margin: float = EQUIVALENCE_MARGIN) -> list[dict[str, Any]]:
+    """A against B on every setting both ran, on matched seeds, on the score scale: the paired
+    difference with its t-interval, the t-test Holm-corrected over the settings shown, and the
+    verdict (better / worse / inconclusive); the equivalence test (TOST, ``margin`` in score
+    units, Holm over the settings) and its verdict (equivalent / not shown equivalent /
+    different); Wilcoxon, d_z and P(A better) for reference."""
     rows = []
     for s in load_settings(store, task):
         if a not in s.runs or b not in s.runs:
             continue
         sa, sb = s.scored(a), s.scored(b)
-        va, vb = dict(zip(sa["seeds"], sa["values"])), dict(zip(sb["seeds"], sb["values"]))
-        seeds = sorted(set(va) & set(vb))
-        row: dict[str, Any] = {"task": s.task, "preset": s.preset, "setting": s.label,
-                               "metric": s.metric, "higher_is_better": s.higher, "a": a, "b": b, "seeds": seeds}
-        if seeds:
-            row.update(stats.paired([va[k] for k in seeds], [vb[k] for k in seeds], higher_is_better=s.higher,
-                                    n_boot=n_boot))
-        else:
-            row.update({"n": 0, "mean_a": None, "mean_b": None, "p_ttest": None, "p_wilcoxon": None,
-                        "effect_size": None, "prob_improvement": None, "ci_low": None, "ci_high": None})
-        row["failure_rate_a"], row["failure_rate_b"] = sa.get("failure_rate"), sb.get("failure_rate")
+        seeds = sorted(set(sa["by_seed"]) & set(sb["by_seed"]))
+        normalised = sa["scored"]
+        row: dict[str, Any] = {"task": s.task, "preset": s.preset, "setting": s.label, "metric": s.metric,
+                               "higher_is_better": s.higher, "scale": s.anchors.scale, "scored": normalised,
+                               "a": a, "b": b, "seeds": seeds,
+                               "value_a": stats.centre(sa["finished"], s.anchors.scale),
+                               "value_b": stats.centre(sb["finished"], s.anchors.scale),
+                               "failed_a": sa["n_failed"] + sa["n_diverged"], "failed_b": sb["n_failed"] + sb["n_diverged"],
+                               "n_a": sa["n"], "n_b": sb["n"], "margin": margin if normalised else None, "p_tost": None}
+        row.update(stats.paired([sa["by_seed"][k] for k in seeds], [sb["by_seed"][k] for k in seeds],
+                                higher_is_better=normalised or s.higher, n_boot=n_boot))
+        if normalised and len(seeds) >= 2:
+            row["p_tost"] = stats.tost_p(row["diffs"], margin)
         rows.append(row)
-    for r, p in zip(rows, stats.holm([r.get("p_wilcoxon") for r in rows])):
+    for r, p in zip(rows, stats.holm([r["p_ttest"] for r in rows])):
         r["p_holm"] = p
-    for r, p in zip(rows, stats.holm([r.get("p_ttest") for r in rows])):
-        r["p_ttest_holm"] = p
+        r["decision"] = stats.decide(r["mean_diff"], p, higher_is_better=r["scored"] or r["higher_is_better"])
+    for r, p in zip(rows, stats.holm([r["p_tost"] for r in rows])):
+        r["p_tost_holm"] = p
+        r["equivalence"] = (stats.equivalence(p, r["p_holm"]) if r["scored"]
+                            else "not testable (the task declares no anchors)")
     return rows
 
 
+def compare_display(r: dict[str, Any]) -> dict[str, str]:
+    """Human-readable columns of a `compare` row."""
+    def side(value: float | None, failed: int, n: int) -> str:
+        if n and failed == n:
+            return f"failed ({n}/{n})"
+        text = _num(value)
+        return text + (f" †{failed}" if failed else "")
+
+    if r["mean_diff"] is None:
+        diff = "—"
+    elif r["diff_ci_low"] is not None:
+        diff = f"{r['mean_diff']:+.3f} [{r['diff_ci_low']:+.3f}, {r['diff_ci_high']:+.3f}]"
+    else:
+        diff = f"{r['mean_diff']:+.3f} (values " + ", ".join(f"{v:+.3g}" for v in r["diffs"]) + ")"
+    return {"A": side(r["value_a"], r["failed_a"], r["n_a"]), "B": side(r["value_b"], r["failed_b"], r["n_b"]),
+            "A - B [95% CI]": diff, "A is": r["decision"]}
+
+
 def board_matrix(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, str]]]:
-    """The whole board as one setting × cell table (for a README): each entry is the mean of the
-    setting's main test metric, ``★`` for the leader, ``=`` for cells not shown worse than it,
-    and ``(n=k)`` when fewer than 5 seeds count. Returns (columns, rows): one row per setting,
-    one column per cell in name order."""
+    """The whole board as one setting × cell table (for a README). Each entry is the cell's
+    value in the metric's units (geometric mean for log-scale metrics) with its verdict:
+    ``★`` leader shown better than chance, ``L`` leader not shown better than chance, ``?``
+    inconclusive against the leader, nothing for shown worse; ``†k`` k failed or diverged runs;
+    ``failed k/k`` when every run failed; ``(n=k)`` when fewer than 5 runs count."""
     cells = sorted({r["cell"] for r in rows}, key=natural_key)
     table: dict[str, dict[str, str]] = {}
     for r in rows:
@@ -258,12 +260,24 @@ def board_matrix(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, 
         if r["setting"]:
             setting += f" [{r['setting']}]"
         row = table.setdefault(setting, {"setting": setting, "metric": r["metric"], **{c: "" for c in cells}})
-        if r["mean"] is None:
+        if r["all_failed"]:
+            text = f"failed {r['n']}/{r['n']}"
+        elif r["value"] is None:
             text = "—"
         else:
-            text = f"{r['mean']:.3g}"
-            text += " ★" if r["leader"] else (" =" if r["tied_with_leader"] else "")
-            if r["n"] < 5:
-                text += f" (n={r['n']})"
+            text = f"{r['value']:.3g}"
+            mark = {"leader": "★" if r["star"] else "L", "inconclusive": "?"}.get(r["verdict"] or "", "")
+            text += f" {mark}" if mark else ""
+            if r["failed"] + r["diverged"]:
+                text += f" †{r['failed'] + r['diverged']}"
+        if r["n"] and r["n"] < stats.MIN_SEEDS_FOR_CI:
+            text += f" (n={r['n']})"
         row[r["cell"]] = text
     return ["setting", "metric", *cells], list(table.values())
+
+
+def aggregate_board(store: Store, task: str | None = None, n_boot: int = BOARD_BOOT) -> dict[str, Any]:
+    """The across-task view (arena.across_tasks.aggregate_board)."""
+    from arena.across_tasks import aggregate_board as across
+
+    return across(store, task=task, n_boot=n_boot)

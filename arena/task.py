@@ -11,7 +11,8 @@ A task class sets ``info`` (a :class:`arena.TaskInfo`) and implements:
 - ``evaluate(out, batch)`` — every metric of ``info.metrics`` as floats, from the model's
   outputs for a whole split;
 - optionally ``loss`` (default: cross-entropy or MSE, masked when a mask is given) and
-  ``chance`` (the score of a model that ignores its input, per metric).
+  ``chance`` (the score of a model that ignores its input, per metric) and ``solved`` (the
+  level that counts as solving it; by default each ``Metric.solved``).
 
 The host composes encoder (embedding or identity), cell and a linear head of ``output_size``,
 applied to the last step (``readout="last"``) or to every step (``readout="every"``).
@@ -72,6 +73,12 @@ class Task:
     def chance(self) -> dict[str, float]:
         """Score of an input-blind predictor for each metric where it is defined."""
         return {}
+
+    def solved(self) -> dict[str, float]:
+        """The level that counts as solving the task, per metric (default: each ``Metric.solved``).
+
+        With :meth:`chance` it anchors the normalised score: chance = 0, solved = 1."""
+        return {m.name: float(m.solved) for m in self.info.metrics if m.solved is not None}
 
     # -- data -----------------------------------------------------------------------------
     def split_size(self, split: str) -> int:

@@ -34,9 +34,9 @@ INFO = TaskInfo(
     output_kind="regression",
     readout="last",
     metrics=(
-        Metric("mse", False, "mean squared error of the predicted sum"),
-        Metric("mae", False, "mean absolute error of the predicted sum"),
-        Metric("solved", True, "1 if MSE < 0.01 (ARU's threshold), else 0"),
+        Metric("mse", False, "mean squared error of the predicted sum", scale="log", solved=0.01),
+        Metric("mae", False, "mean absolute error of the predicted sum", scale="log"),
+        Metric("solved", True, "1 if MSE < 0.01 (ARU's threshold), else 0", solved=1.0),
     ),
     main_metric="mse",
     params=PARAMS,

@@ -28,9 +28,9 @@ INFO = TaskInfo(
     output_kind="regression",
     readout="last",
     metrics=(
-        Metric("mse", False, "mean squared error of the count"),
-        Metric("mae", False, "mean absolute error of the count"),
-        Metric("exact", True, "fraction of sequences whose rounded prediction is the exact count"),
+        Metric("mse", False, "mean squared error of the count", scale="log", solved=0.01),
+        Metric("mae", False, "mean absolute error of the count", scale="log", solved=0.1),
+        Metric("exact", True, "fraction of sequences whose rounded prediction is the exact count", solved=1.0),
     ),
     main_metric="mse",
     params=PARAMS,

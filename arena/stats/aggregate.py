@@ -1,4 +1,5 @@
-"""Across tasks: failures as results, per-task normalisation, IQM and mean with stratified bootstrap CIs."""
+"""Across tasks: mean (t-interval) and IQM (stratified bootstrap) of cross-task scores, the
+probability of improvement and performance profiles (rliable's definitions)."""
 from __future__ import annotations
 
 import math
@@ -7,78 +8,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from scipy import stats as st
 
-from arena.stats.bootstrap import (ALPHA, N_BOOT, check_alpha, check_n_boot, make_rng,
+from arena.stats.bootstrap import (ALPHA, MIN_SEEDS_FOR_CI, N_BOOT, check_alpha, check_n_boot, make_rng,
                                    percentile_interval)
-
-#: Statuses that are results. ``failed`` and ``diverged`` count at the chance-level score.
-RESULT_STATUSES = ("done", "failed", "diverged")
-#: Statuses that are not (yet) results: excluded, and counted in ``n_excluded``.
-PENDING_STATUSES = ("planned", "running", "interrupted")
-
-
-def with_failures(values: Sequence[float | None], statuses: Sequence[str], chance: float) -> dict[str, Any]:
-    """Apply arena's failure convention to one cell's runs on one task: failures are results.
-
-    Convention
-    ----------
-    - ``done`` with a finite value: the value.
-    - ``failed``, ``diverged``, or ``done`` with a missing/NaN/inf value: ``chance`` (the score
-      of an input-blind predictor in the metric's own units; pass 0.0 for scores already
-      normalised with :func:`normalise`). These count as failures.
-    - ``planned``, ``running``, ``interrupted``: not results; left out and counted in
-      ``n_excluded``.
-
-    Returns ``{"values", "n", "n_done", "n_failed", "n_diverged", "n_excluded",
-    "failure_rate"}`` where ``values`` are the scores to feed to the other functions (in input
-    order), ``n`` their count, ``n_failed`` counts ``failed`` runs plus ``done`` runs without a
-    finite value, and ``failure_rate = (n_failed + n_diverged) / n`` (None when ``n == 0``).
-    Raises ValueError for unequal lengths, an unknown status or a non-finite ``chance``.
-    """
-    if len(values) != len(statuses):
-        raise ValueError(f"len(values)={len(values)} != len(statuses)={len(statuses)}")
-    chance = float(chance)
-    if not math.isfinite(chance):
-        raise ValueError(f"chance must be finite, not {chance}")
-    out_vals: list[float] = []
-    n_done = n_failed = n_diverged = n_excluded = 0
-    for v, s in zip(values, statuses):
-        if s in PENDING_STATUSES:
-            n_excluded += 1
-        elif s == "done" and v is not None and math.isfinite(float(v)):
-            out_vals.append(float(v))
-            n_done += 1
-        elif s in ("done", "failed"):
-            out_vals.append(chance)
-            n_failed += 1
-        elif s == "diverged":
-            out_vals.append(chance)
-            n_diverged += 1
-        else:
-            raise ValueError(f"unknown run status {s!r}")
-    n = len(out_vals)
-    return {"values": out_vals, "n": n, "n_done": n_done, "n_failed": n_failed,
-            "n_diverged": n_diverged, "n_excluded": n_excluded,
-            "failure_rate": (n_failed + n_diverged) / n if n else None}
-
-
-def normalise(value: float, *, chance: float, best: float, higher_is_better: bool) -> float:
-    """Map a score so that ``chance`` → 0 and ``best`` → 1, for either metric direction.
-
-    Method: ``(value - chance) / (best - chance)``. The same formula serves both directions
-    (for a lower-is-better metric such as MSE, ``best < chance`` and the denominator is
-    negative); larger normalised scores are always better. Not clipped: a score better than
-    ``best`` exceeds 1, one worse than chance is negative. ``best`` is the task's reference
-    (e.g. the GRU baseline's score or the best known / perfect score) and ``chance`` the
-    input-blind score (``arena show <task>``). Raises ValueError when ``best`` equals
-    ``chance`` or lies on the wrong side of it for ``higher_is_better``.
-    """
-    value, chance, best = float(value), float(chance), float(best)
-    if best == chance:
-        raise ValueError("best must differ from chance")
-    if (best > chance) != bool(higher_is_better):
-        raise ValueError(f"best={best} is {'below' if best < chance else 'above'} chance={chance}, "
-                         f"but higher_is_better={higher_is_better}")
-    return (value - chance) / (best - chance)
 
 
 def iqm(scores: Any) -> float:
@@ -87,69 +18,131 @@ def iqm(scores: Any) -> float:
     return float(st.trim_mean(x[~np.isnan(x)], 0.25))
 
 
-def _task_mean(m: np.ndarray) -> float:
-    return float(np.mean([np.mean(col[~np.isnan(col)]) for col in m.T]))
+def _columns(cell: str, scores: Any) -> list[np.ndarray]:
+    m = np.asarray(scores, dtype=float)
+    if m.ndim != 2:
+        raise ValueError(f"{cell}: scores must be a 2-D runs × tasks array, got shape {m.shape}")
+    if np.isinf(m).any():
+        raise ValueError(f"{cell}: scores contain inf")
+    cols = [col[~np.isnan(col)] for col in m.T]
+    if not cols or min(len(c) for c in cols) == 0:
+        raise ValueError(f"{cell}: every task needs at least one score (got runs per task {[len(c) for c in cols]})")
+    return cols
+
+
+def mean_interval(cols: Sequence[np.ndarray], alpha: float = ALPHA) -> tuple[float, float, float]:
+    """Student-t interval of the mean over tasks of the per-task means, tasks fixed.
+
+    SE² = Σ_t s_t² / n_t / T² and Welch–Satterthwaite degrees of freedom
+    df = (Σ s_t²/n_t)² / Σ (s_t²/n_t)² / (n_t − 1). Returns (low, high, df); a zero SE gives a
+    zero-width interval (df = inf). Every task needs at least 2 runs."""
+    T = len(cols)
+    v = np.array([float(np.var(c, ddof=1)) / len(c) for c in cols])
+    mean = float(np.mean([c.mean() for c in cols]))
+    total = float(v.sum())
+    if total == 0.0:
+        return mean, mean, math.inf
+    df = total ** 2 / float(sum(vi ** 2 / (len(c) - 1) for vi, c in zip(v, cols)))
+    half = float(st.t.ppf(1 - alpha / 2, df)) * math.sqrt(total) / T
+    return mean - half, mean + half, df
+
+
+def _stratified(cols: Sequence[np.ndarray], reps: int, rng: np.random.Generator) -> np.ndarray:
+    """``reps`` stratified resamples: each task's runs resampled within the task; rows are replicates."""
+    return np.concatenate([c[rng.integers(0, len(c), size=(reps, len(c)))] for c in cols], axis=1)
 
 
 def aggregate(per_cell: Mapping[str, Any], *, seed: int = 0, n_boot: int = N_BOOT,
               alpha: float = ALPHA) -> dict[str, dict[str, Any]]:
-    """IQM and mean over all (run, task) normalised scores per cell, with stratified bootstrap CIs.
+    """Mean and IQM over tasks per cell, with intervals whose method is stated.
 
-    ``per_cell`` maps cell → array of shape runs × tasks of **normalised** scores
-    (:func:`normalise`, failures already mapped by :func:`with_failures`). A task with fewer
-    runs than others pads its column with NaN (missing, not failed).
+    ``per_cell`` maps cell → array runs × tasks of cross-task scores (normalised, failures at
+    the floor, clipped: :mod:`arena.stats.scores`); NaN pads a task with fewer runs.
 
-    Method (rliable's, Agarwal et al. 2021)
-    ------
-    - ``iqm``: interquartile mean of all scores of the cell pooled over runs and tasks
-      (``scipy.stats.trim_mean(…, 0.25)``; with missing entries, tasks weigh by their runs).
-    - ``mean``: mean over tasks of the per-task mean (each task weighs equally; with a full
-      matrix this is the plain mean of all scores).
-    - CIs: **stratified percentile bootstrap**: in each of ``n_boot`` replicates the runs of
-      each task are resampled with replacement independently (within the task, keeping each
-      task's run count), both aggregates are recomputed, and the ``alpha/2``, ``1 - alpha/2``
-      percentiles give ``iqm_ci_low/high`` and ``mean_ci_low/high``. Tasks are not resampled.
-    - ``n_runs``: runs per task (the smallest count when they differ), ``runs_per_task`` the
-      list, ``n_tasks`` the number of tasks, ``n_scores`` the number of scores.
-    - When any task has fewer than 2 runs the bootstrap cannot see that task's variability
-      (rliable issue #20), so no CI is reported (``ci_method`` says so).
+    - ``mean``: the mean over tasks of each task's mean (tasks weigh equally), with the
+      Welch–Satterthwaite t-interval of :func:`mean_interval` (``mean_ci_method``).
+    - ``iqm``: interquartile mean of all (run, task) scores pooled (``scipy.stats.trim_mean(…,
+      0.25)``, rliable's IQM), with a stratified percentile bootstrap interval: ``n_boot``
+      replicates, each resampling every task's runs within the task (rliable's
+      ``StratifiedBootstrap``); ``iqm_ci_method`` states ``n_boot``.
+    - Intervals only when every task has at least 5 runs (``MIN_SEEDS_FOR_CI``); otherwise
+      None, and the methods say why. Both intervals are conditional on the set of tasks.
+    - ``n_runs`` (smallest runs per task), ``runs_per_task``, ``n_tasks``, ``n_scores``.
 
-    Randomness: each cell's replicates come from ``make_rng(seed, cell)`` (default seed 0).
-    Raises ValueError for a non-2-D array, a task with no scores, or inf.
+    Randomness: each cell's replicates come from ``make_rng(seed, cell)``.
     """
     n_boot = check_n_boot(n_boot)
     alpha = check_alpha(alpha)
     out: dict[str, dict[str, Any]] = {}
     for cell, scores in per_cell.items():
-        m = np.asarray(scores, dtype=float)
-        if m.ndim != 2:
-            raise ValueError(f"{cell}: scores must be a 2-D runs × tasks array, got shape {m.shape}")
-        if np.isinf(m).any():
-            raise ValueError(f"{cell}: scores contain inf")
-        cols = [col[~np.isnan(col)] for col in m.T]
+        cols = _columns(cell, scores)
         counts = [len(c) for c in cols]
-        if not cols or min(counts) == 0:
-            raise ValueError(f"{cell}: every task needs at least one score (got runs per task {counts})")
-        res: dict[str, Any] = {"iqm": iqm(m), "mean": _task_mean(m), "n_runs": min(counts),
-                               "runs_per_task": counts, "n_tasks": len(cols), "n_scores": sum(counts),
-                               "iqm_ci_low": None, "iqm_ci_high": None,
+        pooled = np.concatenate(cols)
+        res: dict[str, Any] = {"iqm": iqm(pooled), "mean": float(np.mean([c.mean() for c in cols])),
+                               "n_runs": min(counts), "runs_per_task": counts, "n_tasks": len(cols),
+                               "n_scores": int(sum(counts)), "iqm_ci_low": None, "iqm_ci_high": None,
                                "mean_ci_low": None, "mean_ci_high": None}
-        if min(counts) < 2:
-            res["ci_method"] = "none (a task has fewer than 2 runs)"
+        if min(counts) < MIN_SEEDS_FOR_CI:
+            why = f"none (a task has fewer than {MIN_SEEDS_FOR_CI} runs)"
+            res["mean_ci_method"] = res["iqm_ci_method"] = why
         else:
+            lo, hi, df = mean_interval(cols, alpha)
+            res["mean_ci_low"], res["mean_ci_high"] = lo, hi
+            res["mean_ci_method"] = f"t, Welch–Satterthwaite ({df:.3g} df), tasks fixed"
             rng = make_rng(seed, cell)
-            bounds = np.cumsum([0] + counts)
-            iqms, means = [], []
-            # Replicates in chunks of at most ~2M resampled scores, to bound memory.
-            chunk = max(1, min(n_boot, 2_000_000 // sum(counts)))
+            iqms = []
+            chunk = max(1, min(n_boot, 2_000_000 // int(sum(counts))))  # bounds memory
             for start in range(0, n_boot, chunk):
-                reps = min(chunk, n_boot - start)
-                # Row r of `boot` is replicate r's resampled runs, task after task.
-                boot = np.concatenate([col[rng.integers(0, len(col), size=(reps, len(col)))] for col in cols], axis=1)
-                iqms.append(st.trim_mean(boot, 0.25, axis=1))
-                means.append(np.mean([boot[:, bounds[t]:bounds[t + 1]].mean(axis=1) for t in range(len(cols))], axis=0))
+                iqms.append(st.trim_mean(_stratified(cols, min(chunk, n_boot - start), rng), 0.25, axis=1))
             res["iqm_ci_low"], res["iqm_ci_high"] = percentile_interval(np.concatenate(iqms), alpha)
-            res["mean_ci_low"], res["mean_ci_high"] = percentile_interval(np.concatenate(means), alpha)
-            res["ci_method"] = f"stratified percentile bootstrap over runs within tasks (n_boot={n_boot})"
+            res["iqm_ci_method"] = f"stratified percentile bootstrap over runs within tasks (n_boot={n_boot})"
         out[cell] = res
     return out
+
+
+def _poi(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray]) -> float:
+    """Mean over tasks of P(X > Y) + P(X = Y)/2 over all run pairs of the task."""
+    vals = []
+    for x, y in zip(xs, ys):
+        diff = x[:, None] - y[None, :]
+        vals.append(float(((diff > 0) + 0.5 * (diff == 0)).mean()))
+    return float(np.mean(vals))
+
+
+def probability_of_improvement(x: Any, y: Any, *, seed: int = 0, n_boot: int = N_BOOT,
+                               alpha: float = ALPHA) -> dict[str, Any]:
+    """P(X > Y) across tasks, rliable's definition (Agarwal et al. 2021).
+
+    ``x`` and ``y`` are runs × tasks score arrays over the same tasks (NaN pads). On each task
+    the probability that a run of X scores above a run of Y, ties counting one half, over all
+    n_x × n_y run pairs (the Mann–Whitney U statistic over n_x·n_y); then the mean over tasks.
+    The interval is a stratified percentile bootstrap (``n_boot`` replicates, runs of each cell
+    resampled within each task independently), reported with at least 5 runs per task.
+    """
+    n_boot = check_n_boot(n_boot)
+    alpha = check_alpha(alpha)
+    xs, ys = _columns("x", x), _columns("y", y)
+    if len(xs) != len(ys):
+        raise ValueError(f"x has {len(xs)} tasks, y has {len(ys)}")
+    out: dict[str, Any] = {"p": _poi(xs, ys), "ci_low": None, "ci_high": None, "n_tasks": len(xs)}
+    if min(len(c) for c in list(xs) + list(ys)) < MIN_SEEDS_FOR_CI:
+        out["ci_method"] = f"none (a task has fewer than {MIN_SEEDS_FOR_CI} runs)"
+        return out
+    rx, ry = make_rng(seed, "poi-x"), make_rng(seed, "poi-y")
+    reps = np.zeros(n_boot)
+    for x_t, y_t in zip(xs, ys):  # vectorised over replicates, one task at a time
+        bx = x_t[rx.integers(0, len(x_t), size=(n_boot, len(x_t)))]
+        by = y_t[ry.integers(0, len(y_t), size=(n_boot, len(y_t)))]
+        diff = bx[:, :, None] - by[:, None, :]
+        reps += ((diff > 0) + 0.5 * (diff == 0)).mean(axis=(1, 2))
+    reps /= len(xs)
+    out["ci_low"], out["ci_high"] = percentile_interval(reps, alpha)
+    out["ci_method"] = f"stratified percentile bootstrap (n_boot={n_boot})"
+    return out
+
+
+def performance_profile(scores: Any, taus: Sequence[float]) -> list[float]:
+    """Share of runs scoring above each tau, tasks weighing equally (rliable's run-score
+    distribution): for each tau, the mean over tasks of the fraction of the task's runs > tau."""
+    cols = _columns("scores", scores)
+    return [float(np.mean([np.mean(c > t) for c in cols])) for t in taus]

@@ -1,4 +1,5 @@
-"""Two cells on one task: paired tests on matched seeds, effect size, P(A better than B), Holm."""
+"""Two cells on one setting: paired tests on matched seeds, the interval of the difference,
+three-way decisions (better / worse / inconclusive), equivalence (TOST), P(A better), Holm."""
 from __future__ import annotations
 
 import math
@@ -9,7 +10,12 @@ import numpy as np
 from scipy import stats as st
 
 from arena.stats.bootstrap import (ALPHA, MIN_SEEDS_FOR_CI, N_BOOT, check_alpha, check_n_boot,
-                                   finite_array, make_rng, percentile_interval)
+                                   finite_array, make_rng, percentile_interval, t_interval)
+
+#: Decisions of a difference test, from A's side.
+DECISIONS = ("better", "worse", "inconclusive")
+#: Decisions of an equivalence test.
+EQUIVALENCE = ("equivalent", "not shown equivalent", "different")
 
 
 def _p(value: Any) -> float | None:
@@ -46,7 +52,9 @@ def paired(a: Sequence[float], b: Sequence[float], *, higher_is_better: bool, se
 
     Method
     ------
-    ``d = a - b`` per seed; ``mean_diff`` is the mean of ``d`` (raw, not direction-adjusted).
+    ``d = a - b`` per seed; ``mean_diff`` is the mean of ``d`` (raw, not direction-adjusted);
+    ``diff_ci_low``/``diff_ci_high`` its Student-t interval (n − 1 df, level ``1 - alpha``),
+    only with ``n >= 5`` (below, the differences are to be shown: ``diffs``).
 
     - ``p_ttest``: ``scipy.stats.ttest_rel(a, b)``, two-sided (assumes roughly normal
       differences). None when ``n < 2`` or every difference is zero (the test is undefined;
@@ -77,7 +85,8 @@ def paired(a: Sequence[float], b: Sequence[float], *, higher_is_better: bool, se
         raise ValueError(f"paired() needs matched seeds: len(a)={len(x)} != len(b)={len(y)}")
     n = len(x)
     out: dict[str, Any] = {
-        "n": n, "mean_a": None, "mean_b": None, "mean_diff": None, "p_ttest": None,
+        "n": n, "mean_a": None, "mean_b": None, "mean_diff": None, "diff_ci_low": None, "diff_ci_high": None,
+        "diffs": [], "p_ttest": None,
         "p_wilcoxon": None, "wilcoxon_method": None, "effect_size": None,
         "prob_improvement": None, "ci_low": None, "ci_high": None, "ci_method": None,
         "higher_is_better": bool(higher_is_better),
@@ -87,7 +96,10 @@ def paired(a: Sequence[float], b: Sequence[float], *, higher_is_better: bool, se
     d = x - y
     sign = 1.0 if higher_is_better else -1.0
     all_zero = bool(np.all(d == 0))
-    out.update(mean_a=float(x.mean()), mean_b=float(y.mean()), mean_diff=float(d.mean()))
+    out.update(mean_a=float(x.mean()), mean_b=float(y.mean()), mean_diff=float(d.mean()),
+               diffs=[float(v) for v in d])
+    if n >= MIN_SEEDS_FOR_CI:
+        out["diff_ci_low"], out["diff_ci_high"] = t_interval(d, alpha)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -168,3 +180,62 @@ def two_sample_p(a: np.ndarray, b: np.ndarray, *, paired: bool) -> float | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return _p(st.ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def one_sample_p(x: Sequence[float], mu: float) -> float | None:
+    """Two-sided one-sample t-test p-value of mean(x) = mu (``scipy.stats.ttest_1samp``).
+
+    None below two values; for constant values 0.0 if they differ from mu, else 1.0."""
+    arr = finite_array(x)
+    if len(arr) < 2:
+        return None
+    if np.all(arr == arr[0]):
+        return 1.0 if arr[0] == mu else 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _p(st.ttest_1samp(arr, mu).pvalue)
+
+
+def tost_p(d: Sequence[float], margin: float) -> float | None:
+    """Two one-sided tests (TOST) of |mean(d)| < margin on paired differences ``d``.
+
+    p = max(p_low, p_high), the one-sided t-test p-values (n − 1 df) of mean(d) > −margin and
+    mean(d) < margin; equivalence is shown at level alpha when p < alpha, i.e. when the
+    (1 − 2·alpha) t-interval of the mean difference lies inside (−margin, margin) — the same
+    as ``statsmodels.stats.weightstats.ttost_paired``. None below two differences; constant
+    differences give 0.0 inside the margin and 1.0 outside. Raises ValueError for a margin <= 0.
+    """
+    if not margin > 0:
+        raise ValueError(f"the equivalence margin must be positive, not {margin!r}")
+    x = finite_array(d, "differences")
+    n = len(x)
+    if n < 2:
+        return None
+    if np.all(x == x[0]):
+        return 0.0 if abs(x[0]) < margin else 1.0
+    se = float(x.std(ddof=1)) / math.sqrt(n)
+    m = float(x.mean())
+    p_low = float(st.t.sf((m + margin) / se, n - 1))
+    p_high = float(st.t.cdf((m - margin) / se, n - 1))
+    return max(p_low, p_high)
+
+
+def decide(mean_diff: float | None, p_adjusted: float | None, *, higher_is_better: bool,
+           alpha: float = ALPHA) -> str:
+    """A against B in words: ``better`` or ``worse`` when the (Holm-adjusted) two-sided p-value
+    of their difference is below alpha, in the direction of the mean difference; otherwise
+    ``inconclusive`` (which is not "tied": see :func:`equivalence`)."""
+    if p_adjusted is None or mean_diff is None or p_adjusted >= alpha or mean_diff == 0:
+        return "inconclusive"
+    return "better" if (mean_diff > 0) == bool(higher_is_better) else "worse"
+
+
+def equivalence(p_tost_adjusted: float | None, p_diff_adjusted: float | None, *, alpha: float = ALPHA) -> str:
+    """A "no difference" claim in words: ``equivalent`` when TOST shows the difference inside
+    the margin; else ``different`` when the difference test rejects; else ``not shown
+    equivalent``. Both p-values are meant Holm-adjusted over their families."""
+    if p_tost_adjusted is not None and p_tost_adjusted < alpha:
+        return "equivalent"
+    if p_diff_adjusted is not None and p_diff_adjusted < alpha:
+        return "different"
+    return "not shown equivalent"

@@ -1,4 +1,5 @@
-"""Rankings that carry their uncertainty: bootstrap rank intervals per task, Friedman + Nemenyi."""
+"""Rankings that carry their uncertainty: the leader of a setting and who is shown worse, Friedman +
+Nemenyi across settings, and the rank intervals they support."""
 from __future__ import annotations
 
 import math
@@ -8,87 +9,105 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from scipy import stats as st
 
-from arena.stats.bootstrap import (ALPHA, N_BOOT, bootstrap_means, check_alpha, check_n_boot,
-                                   finite_array, make_rng)
-from arena.stats.pairwise import holm, two_sample_p
+from arena.stats.bootstrap import ALPHA, check_alpha, finite_array
+from arena.stats.pairwise import holm, one_sample_p, two_sample_p
 
 
-def rank_intervals(scores: Mapping[str, Sequence[float]], *, higher_is_better: bool, seed: int = 0,
-                   n_boot: int = N_BOOT, alpha: float = ALPHA, paired: bool = False) -> dict[str, dict[str, Any]]:
-    """Rank of each cell on one task with a bootstrap rank interval and a "tied with the leader" flag.
+def _ranks(keys: list[tuple[float, float]]) -> list[float]:
+    """1-based ranks of sort keys (smaller is better), equal keys sharing their average rank."""
+    order = sorted(range(len(keys)), key=lambda i: keys[i])
+    ranks = [0.0] * len(keys)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and keys[order[j + 1]] == keys[order[i]]:
+            j += 1
+        for t in range(i, j + 1):
+            ranks[order[t]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
 
-    ``scores`` maps cell → its per-seed scores on the task (the counts may differ).
+
+def leader_decisions(scores: Mapping[str, Mapping[Any, float]], *, higher_is_better: bool = True,
+                     chance: float | None = None, tiebreak: Mapping[str, float] | None = None,
+                     alpha: float = ALPHA) -> dict[str, dict[str, Any]]:
+    """Who leads one setting, who is shown worse than the leader, and whether the leader beats chance.
+
+    ``scores`` maps cell → {seed: score}; ``tiebreak`` (e.g. failure counts) orders cells with
+    equal means, smaller first; ``chance`` is the chance level on the scores' scale (0 for
+    normalised scores), or None when unknown.
 
     Method
     ------
-    - ``rank``: rank of the observed means, 1 = best (direction from ``higher_is_better``),
-      ties get the average rank (``scipy.stats.rankdata(method="average")``).
-    - ``rank_low``/``rank_high``: in each of ``n_boot`` replicates every cell's seeds are
-      resampled with replacement independently (its own n), the resampled means are ranked as
-      above, and the interval is the ``alpha/2`` quantile (rounded down to an attained rank,
-      NumPy ``method="lower"``) to the ``1 - alpha/2`` quantile (rounded up, ``"higher"``) of
-      the cell's bootstrap ranks. A cell with n = 1 has no resampling variance of its own, and
-      with n < 5 the interval is optimistic; read it together with ``n``.
-    - ``leader``: True for the cell(s) with the best observed mean.
-    - ``p_vs_leader_raw``: two-sided t-test of the cell against the leader (the first leader
-      in ``scores`` order when several share the best mean): Welch's unequal-variance t-test
-      (``scipy.stats.ttest_ind(equal_var=False)``), or with ``paired=True`` (lists aligned by
-      seed, equal lengths) the paired ``ttest_rel``. None when a side has fewer than two seeds.
-    - ``p_vs_leader``: those p-values Holm-adjusted over the k - 1 comparisons (:func:`holm`).
-    - ``tied_with_leader`` — **the rule**: True for the leader(s) and for every cell that is
-      not shown worse than the leader, i.e. whose Holm-adjusted p >= ``alpha`` or could not be
-      tested (None), **or** whose rank interval reaches rank 1 (``rank_low <= 1``).
+    - ``rank``: cells ordered by mean (best first), then by ``tiebreak``; cells equal in both
+      share their average rank. ``leader``: the first cell in that order (exactly one).
+    - Each other cell against the leader: a two-sided t-test of the difference, paired
+      (``ttest_rel`` on the seeds both have) when the two cells have the same seeds, else
+      Welch's ``ttest_ind``; ``p_vs_leader_raw``, then ``p_vs_leader`` Holm-adjusted over the
+      k − 1 comparisons (the family). ``verdict``: ``worse`` when the adjusted p < alpha,
+      ``inconclusive`` otherwise (including when a side has fewer than 2 seeds); the leader's
+      verdict is ``leader``. "Inconclusive" is not "tied": no equivalence is claimed.
+    - ``p_vs_chance``/``better_than_chance`` (leader only): two-sided one-sample t-test of the
+      leader's scores against ``chance``; better when p < alpha and the mean is on the better
+      side. The board's ★ is this flag.
 
-      Why: the Holm-corrected comparison with the leader controls the family-wise error rate
-      of every "behind the leader" claim at ``alpha`` (a multiple-comparison-with-the-best
-      procedure), which a bootstrap rank interval does not, and percentile-bootstrap intervals
-      of a mean from 5 seeds are known to be too narrow. A t-test rather than a rank test:
-      the ranking is by means, and with 5 seeds the exact Wilcoxon test cannot reach p < 0.05
-      at all. The rank-interval clause is kept so the flag never contradicts the interval
-      shown next to it: a cell that might rank first is never marked as behind.
-
-    Cells with no scores are reported with ``n = 0`` and None everywhere, and take no part.
-    Randomness: each cell's resamples come from ``make_rng(seed, cell)``, so they do not
-    depend on which other cells are present. Raises ValueError for None, NaN or inf.
+    Cells without scores get ``n = 0`` and no rank. No randomness. Raises ValueError for
+    None, NaN or inf.
     """
-    n_boot = check_n_boot(n_boot)
     alpha = check_alpha(alpha)
-    arrays = {c: finite_array(v, f"scores[{c!r}]") for c, v in scores.items()}
-    if paired and len({len(v) for v in arrays.values()}) > 1:
-        raise ValueError("paired=True needs the same number of seed-aligned scores for every cell")
-    present = [c for c, v in arrays.items() if len(v)]
-    out: dict[str, dict[str, Any]] = {
-        c: {"n": 0, "mean": None, "rank": None, "rank_low": None, "rank_high": None, "leader": False,
-            "tied_with_leader": None, "p_vs_leader_raw": None, "p_vs_leader": None, "test": None}
-        for c in arrays if c not in present}
-    if not present:
-        return out
     sign = 1.0 if higher_is_better else -1.0
-    means = np.array([arrays[c].mean() for c in present])
-    obs_rank = st.rankdata(-sign * means)
-    boot = np.column_stack([bootstrap_means(arrays[c], n_boot, make_rng(seed, c)) for c in present])
-    boot_rank = st.rankdata(-sign * boot, axis=1)
-    low = np.quantile(boot_rank, alpha / 2, axis=0, method="lower")
-    high = np.quantile(boot_rank, 1 - alpha / 2, axis=0, method="higher")
-
-    best = means.max() if higher_is_better else means.min()
-    is_leader = means == best
-    ref = present[int(np.flatnonzero(is_leader)[0])]
-    test = "paired t-test (ttest_rel)" if paired else "Welch t-test (ttest_ind, equal_var=False)"
-    others = [c for c, lead in zip(present, is_leader) if not lead]
-    raw = [two_sample_p(arrays[c], arrays[ref], paired=paired) for c in others]
+    data = {c: {k: float(v) for k, v in dict(by_seed).items()} for c, by_seed in scores.items()}
+    for c, by_seed in data.items():
+        finite_array(list(by_seed.values()), f"scores[{c!r}]")
+    present = [c for c in data if data[c]]
+    out: dict[str, dict[str, Any]] = {
+        c: {"n": 0, "mean": None, "rank": None, "leader": False, "verdict": None, "p_vs_leader_raw": None,
+            "p_vs_leader": None, "test": None, "p_vs_chance": None, "better_than_chance": False}
+        for c in data if c not in present}
+    if not present:
+        return {c: out[c] for c in data}
+    means = {c: float(np.mean(list(data[c].values()))) for c in present}
+    tb = tiebreak or {}
+    keys = [(-sign * means[c], float(tb.get(c, 0.0))) for c in present]
+    ranks = dict(zip(present, _ranks(keys)))
+    leader = min(present, key=lambda c: (keys[present.index(c)], present.index(c)))
+    others = [c for c in present if c != leader]
+    raw, tests = [], {}
+    for c in others:
+        same = set(data[c]) == set(data[leader])
+        seeds = sorted(data[c]) if same else None
+        a = np.array([data[c][k] for k in seeds]) if same else np.array(list(data[c].values()))
+        b = np.array([data[leader][k] for k in seeds]) if same else np.array(list(data[leader].values()))
+        raw.append(two_sample_p(a, b, paired=same))
+        tests[c] = "paired t-test (ttest_rel)" if same else "Welch t-test (ttest_ind, equal_var=False)"
     adj = dict(zip(others, holm(raw)))
     raw_by = dict(zip(others, raw))
-    for i, c in enumerate(present):
+    lead_scores = list(data[leader].values())
+    p_chance = one_sample_p(lead_scores, chance) if chance is not None else None
+    better = bool(p_chance is not None and p_chance < alpha and sign * (means[leader] - chance) > 0)
+    for c in present:
+        is_leader = c == leader
         p_adj = adj.get(c)
-        tied = bool(is_leader[i] or p_adj is None or p_adj >= alpha or low[i] <= 1.0)
         out[c] = {
-            "n": int(len(arrays[c])), "mean": float(means[i]), "rank": float(obs_rank[i]),
-            "rank_low": float(low[i]), "rank_high": float(high[i]), "leader": bool(is_leader[i]),
-            "tied_with_leader": tied, "p_vs_leader_raw": raw_by.get(c), "p_vs_leader": p_adj,
-            "test": None if is_leader[i] else test,
+            "n": len(data[c]), "mean": means[c], "rank": ranks[c], "leader": is_leader,
+            "verdict": "leader" if is_leader else ("worse" if p_adj is not None and p_adj < alpha else "inconclusive"),
+            "p_vs_leader_raw": raw_by.get(c), "p_vs_leader": p_adj, "test": tests.get(c),
+            "p_vs_chance": p_chance if is_leader else None, "better_than_chance": better if is_leader else False,
         }
-    return {c: out[c] for c in scores}
+    return {c: out[c] for c in data}
+
+
+def cd_rank_intervals(mean_ranks: Mapping[str, float], cd: float | None, reject: bool) -> dict[str, tuple[int, int]]:
+    """Rank intervals that the Friedman/Nemenyi analysis supports, never narrower.
+
+    When Friedman rejects, a cell's interval runs from 1 + (cells whose mean rank is better by
+    more than CD) to k − (cells worse by more than CD). When it does not reject (or was not
+    run), every cell's interval is [1, k]: no ordering is claimed."""
+    k = len(mean_ranks)
+    if not reject or cd is None:
+        return {c: (1, k) for c in mean_ranks}
+    return {c: (1 + sum(1 for o in mean_ranks.values() if o < r - cd), k - sum(1 for o in mean_ranks.values() if o > r + cd))
+            for c, r in mean_ranks.items()}
 
 
 def nemenyi_cd(k: int, n_blocks: int, alpha: float = ALPHA) -> tuple[float, float]:
