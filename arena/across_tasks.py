@@ -14,6 +14,9 @@ from arena import stats
 from arena.leaderboard import BOARD_BOOT, load_settings
 from arena.store import Store
 
+#: Score thresholds of the performance profiles: -1 to 1 in steps of 0.05.
+PROFILE_TAUS = [round(-1 + 0.05 * i, 2) for i in range(41)]
+
 
 def setting_column(s: Any) -> str:
     return f"{s.task}[{s.preset}]" + (f"{{{s.label}}}" if s.label else "")
@@ -50,14 +53,15 @@ def complete_block(per_cell: dict[str, dict[str, list[float]]], columns: list[st
 
 def aggregate_board(store: Store, task: str | None = None, n_boot: int = BOARD_BOOT) -> dict[str, Any]:
     """Rows (best mean score first) with mean [t CI], IQM [bootstrap CI], mean rank and the rank
-    interval Friedman/Nemenyi supports; the Friedman result; P(row cell > column cell)."""
+    interval Friedman/Nemenyi supports; the Friedman result; P(row cell > column cell); each
+    cell's performance profile (share of runs above each score in ``taus``, tasks weighing equally)."""
     table = score_table(store, task)
     per_cell, columns = table["per_cell"], table["columns"]
     cells, columns, left_out = complete_block(per_cell, columns)
     partial = sorted(set(per_cell) - set(cells))
     out: dict[str, Any] = {"rows": [], "settings": columns, "partial": partial, "left_out_settings": left_out,
                            "unscored_settings": table["unscored"], "friedman": None, "improvement": {},
-                           "n_boot": n_boot, "mats": {}}
+                           "n_boot": n_boot, "profiles": {}, "taus": PROFILE_TAUS}
     if not columns or not cells:
         return out
     mats = {}
@@ -87,7 +91,8 @@ def aggregate_board(store: Store, task: str | None = None, n_boot: int = BOARD_B
     rows.sort(key=lambda r: (-r["mean"], r["cell"]))
     for r in rows:
         r.update(display(r))
-    out.update(rows=rows, friedman=fn, mats=mats,
+    out.update(rows=rows, friedman=fn,
+               profiles={c: stats.performance_profile(mats[c], PROFILE_TAUS) for c in cells},
                improvement={x: {y: stats.probability_of_improvement(mats[x], mats[y], n_boot=n_boot)
                                 for y in cells if y != x} for x in cells})
     return out
@@ -119,7 +124,6 @@ def aggregate_text(store: Store, task: str | None, fmt: str) -> tuple[str, bool]
 
     agg = aggregate_board(store, task=task)
     if fmt == "json":
-        agg = {k: v for k, v in agg.items() if k != "mats"}
         return json.dumps(agg, indent=2, default=str, ensure_ascii=False), True
     if not agg["rows"]:
         return (f"Nothing to aggregate in {store.url}: no cell has results on every setting"

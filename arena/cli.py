@@ -222,8 +222,8 @@ def _train(host: Any, store: Any, todo: list[Any], report: Any, device: str, exe
             raise ArenaError(f"executor {executor!r}: {exc}") from None
 
 
-BOARD_COLUMNS = ["task", "preset", "setting", "cell", "metric", "value", "score [95% CI]", "n", "failed", "rank",
-                 "verdict"]
+BOARD_COLUMNS = ["task", "preset", "setting", "cell", "metric", "result", "score [95% CI]", "n", "failed k/n", "rank",
+                 "vs leader"]
 
 
 def _print_results(store: Any, specs: list[Any]) -> None:
@@ -275,14 +275,15 @@ def show(name: str, db: str | None) -> None:
     if name in host.tasks:
         e = host.tasks.get(name)
         info = _info_dict(e.info)
-        info["metrics"] = [{"name": m.name, "higher_is_better": m.higher_is_better, "description": m.description}
-                           for m in e.info.metrics]
+        info["metrics"] = [{"name": m.name, "higher_is_better": m.higher_is_better, "scale": m.scale,
+                            "description": m.description} for m in e.info.metrics]
         info["presets"] = {k: {"params": dict(p.params), "train": dict(p.train), "description": p.description}
                            for k, p in e.info.presets.items()}
         try:
-            info["chance"] = e.load()(**{**e.info.params, **e.info.presets[e.info.default_preset].params}).chance()
+            inst = e.load()(**{**e.info.params, **e.info.presets[e.info.default_preset].params})
+            info["chance"], info["solved"] = inst.chance(), inst.solved()
         except Exception as exc:  # noqa: BLE001 - show what we can
-            info["chance"] = f"unavailable: {exc}"
+            info["chance"] = info["solved"] = f"unavailable: {exc}"
         _echo_json({"task": e.name, "plugin": e.plugin, "distribution": e.dist, "distribution_version": e.dist_version,
                     **info})
         return
@@ -407,7 +408,7 @@ def leaderboard(task: str | None, aggregate: bool, fmt: str, db: str | None) -> 
     cols = BOARD_COLUMNS
     if fmt in ("json", "csv"):
         cols = ["task", "preset", "setting", "cell", "metric", "scale", "value", "value_kind", "n", "n_done", "failed",
-                "diverged", "failure_rate", "score", "score_std", "ci_low", "ci_high", "ci_method", "score_values",
+                "diverged", "failure_rate", "all_failed", "scored", "score_note", "score", "score_std", "ci_low", "ci_high", "ci_method", "score_values",
                 "rank", "leader", "star", "verdict", "p_vs_leader", "p_vs_leader_raw", "test", "p_vs_chance",
                 "chance", "solved", "params", "cell_options"]
     click.echo(render(rows, cols, fmt))

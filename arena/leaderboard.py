@@ -170,7 +170,7 @@ def _num(v: float | None, digits: int = 4) -> str:
 
 def display(r: dict[str, Any]) -> dict[str, str]:
     """Human-readable columns of a board row: value, score [95% CI] (values when n < 5),
-    failed k/n, verdict in words with ★."""
+    failed k/n, verdict in words with ★. (Adds keys; never replaces a number.)"""
     if r["all_failed"]:
         value = f"failed ({r['n']}/{r['n']})"
     elif r["value"] is None:
@@ -189,8 +189,7 @@ def display(r: dict[str, Any]) -> dict[str, str]:
     verdict = "" if r["verdict"] is None else r["verdict"]
     if r["leader"] and r["star"]:
         verdict = "★ leader"
-    return {"value": value, "score [95% CI]": score, "failed": failed, "verdict": verdict,
-            "rank": "" if r["rank"] is None else f"{r['rank']:g}"}
+    return {"result": value, "score [95% CI]": score, "failed k/n": failed, "vs leader": verdict}
 
 
 def compare(store: Store, a: str, b: str, task: str | None = None, n_boot: int = BOARD_BOOT,

@@ -46,7 +46,8 @@ Task checks (:data:`TASK_CHECKS`), at the task's ``smoke`` preset:
 - ``data-shapes``       split sizes, dtypes and ranges of ``x``, ``y`` and ``mask``;
 - ``metrics``           ``evaluate()`` returns exactly the metrics of ``TaskInfo`` as finite
                         floats, and ``loss()`` is a finite scalar that back-propagates;
-- ``chance``            ``chance()`` covers the main metric and names only known metrics;
+- ``chance``            ``chance()`` and ``solved()`` cover the main metric, name only known
+                        metrics, and anchor a score (solved on the better side of chance);
 - ``reference``         labels of a few test samples equal a slow reference the author supplies
                         (skipped without one);
 - ``smoke-run``         one epoch of GRU through ``train_run`` at the smoke preset.
@@ -836,7 +837,24 @@ class _TaskChecks:
         bad = {k: v for k, v in chance.items() if not isinstance(v, (int, float)) or not math.isfinite(v)}
         if bad:
             raise CheckFailed(f"chance() must give finite numbers; got {bad}")
-        return ", ".join(f"{k} {v:.4g}" for k, v in chance.items())
+        solved = self.task().solved()
+        if not isinstance(solved, dict) or set(solved) - names:
+            got = sorted(set(solved) - names) if isinstance(solved, dict) else type(solved).__name__
+            raise CheckFailed(f"solved() must map known metrics to their solved levels; got {got}")
+        if info.main_metric not in solved:
+            raise CheckFailed(f"no solved level for the main metric {info.main_metric!r}: declare "
+                              f"Metric(..., solved=LEVEL) (1.0 for an accuracy) or override solved(); the board scores "
+                              f"runs from chance (0) to solved (1)")
+        from arena.stats.scores import Anchors
+
+        for name, level in solved.items():
+            m = info.metric(name)
+            problem = Anchors(m.higher_is_better, m.scale, chance.get(name), level).problem
+            if name in chance and problem:
+                raise CheckFailed(f"metric {name!r}: {problem}")
+        main = info.metric(info.main_metric)
+        return (", ".join(f"{k} {v:.4g}" for k, v in chance.items())
+                + f"; solved {main.name} {solved[main.name]:.4g} ({main.scale} scale)")
 
     def reference(self) -> str:
         import torch

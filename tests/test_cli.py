@@ -1,5 +1,6 @@
 """The command line as a user meets it: real store, real training on smoke presets."""
 import json
+import math
 import sqlite3
 
 import pytest
@@ -42,7 +43,9 @@ def test_export_leaderboard_and_show(arena, db_url):
     assert csv_text.splitlines()[0].startswith("key,cell,task") and "test_mse" in csv_text.splitlines()[0]
     board = arena.json("leaderboard", "--format", "json", "--db", db_url)
     assert board == [{**board[0], "task": "adding", "cell": "gru", "n": 2, "failed": 0, "diverged": 0}]
-    assert board[0]["mean"] == pytest.approx(sum(r["metrics"]["mse"] for r in runs) / 2)
+    mses = [r["metrics"]["mse"] for r in runs]
+    assert board[0]["value"] == pytest.approx(math.sqrt(mses[0] * mses[1]))  # log-scale metric: geometric mean
+    assert board[0]["score"] == pytest.approx(sum(math.log10(6 * m) / math.log10(100 / 6) for m in mses) / -2)
     md = arena("leaderboard", "--format", "markdown", "--db", db_url).stdout
     assert md.startswith("| task |") and "mse ↓" in md
     shown = arena.json("show", runs[0]["key"][:10], "--db", db_url)
@@ -57,6 +60,7 @@ def test_list_show_and_plugins(arena):
     assert {"gru", "lstm", "rnn"} <= cells
     task = arena.json("show", "copy")
     assert task["main_metric"] == "token_acc" and task["chance"]["token_acc"] == pytest.approx(1 / 8)
+    assert task["solved"]["token_acc"] == 1.0 and task["metrics"][0]["scale"] == "linear"
     assert "smoke" in task["presets"] and "standard" in task["presets"]
     plugins = {p["name"]: p for p in arena.json("plugins", "--format", "json")}
     assert {"gru", "lstm", "rnn"} <= set(plugins["builtin-cells"]["cells"])
