@@ -76,3 +76,35 @@ def test_training_bounds_in_the_docs_are_the_code():
     for name, bound in TRAIN_BOUNDS.items():
         assert f"`{name}` {bound}" in doc, f"docs/hooks.md does not give the bound of {name}: {bound}"
     assert f"`optimizer` {' or '.join(OPTIMIZERS)}" in doc
+
+
+def test_methodology_states_each_builtin_tasks_anchors():
+    """docs/methodology.md's anchor table is the tasks' own declaration (scale and solved level)."""
+    from arena.host import PluginHost
+
+    text = (REPO / "docs" / "methodology.md").read_text()
+    table = text.split("| task | main metric | scale | chance | solved |", 1)[1].split("\n\n", 1)[0]
+    rows = {cells[0]: cells for cells in ([c.strip() for c in line.strip("|").split("|")]
+                                          for line in table.strip().splitlines()[2:])}
+    host = PluginHost()
+    builtins = [e for e in host.tasks if host.plugins[e.plugin].dist == "rnn-arena"]
+    assert set(rows) == {e.name for e in builtins}
+    for e in builtins:
+        info = e.info
+        metric = info.metric(info.main_metric)
+        task = e.load()(**{**info.params, **info.presets[info.default_preset].params})
+        _, name, scale, _, solved = rows[e.name][:5]
+        assert name == f"{metric.name} {metric.arrow}" and scale == metric.scale
+        if solved.endswith("% of chance"):
+            assert task.solved()[metric.name] == task.chance()[metric.name] * float(solved.split()[0]) / 100
+        else:
+            assert task.solved()[metric.name] == float(solved)
+
+
+def test_methodology_example_runs_on_the_shipped_store(arena, tmp_path, monkeypatch):
+    """The recomputation recipe of docs/methodology.md runs as written on an export of leaderboard.db."""
+    text = (REPO / "docs" / "methodology.md").read_text()
+    (code,) = re.findall(r"```python\n(.+?)\n```", text, flags=re.S)
+    arena("export", "-o", str(tmp_path / "runs.json"), "--db", f"sqlite:///{REPO / 'leaderboard.db'}")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "methodology.md", "exec"), {})
