@@ -137,7 +137,7 @@ def train_run(spec: RunSpec, task_factory: Callable[..., Task], cell_factory: An
             break
 
     if out.status == "diverged":
-        return out  # no test score: the stats count a diverged run at chance level
+        return out  # no test score: the board scores a diverged run at the floor
     if best_state is not None:
         model.load_state_dict(best_state)
     out.metrics["test"] = evaluate(model, task, test, cfg.batch_size)

@@ -135,7 +135,7 @@ def _cliques(order: list[str], mean_ranks: Mapping[str, float], cd: float) -> li
 
 def friedman_nemenyi(matrix: Any, cells: Sequence[str], *, higher_is_better: bool = True,
                      alpha: float = ALPHA) -> dict[str, Any]:
-    """Friedman test over blocks, then (only if it rejects) Nemenyi groups of tied cells.
+    """Friedman test over blocks, then (only if it rejects) Nemenyi groups of cells not shown different.
 
     ``matrix`` is blocks × cells (typically tasks × cells, each entry a cell's seed-averaged
     score on a task); ``cells`` names its columns.
