@@ -23,21 +23,17 @@ BOARD_BOOT = 2000
 #: The equivalence margin on the score scale: 5 % of the chance-to-solved range.
 EQUIVALENCE_MARGIN = 0.05
 
-VERDICT_WORDS = {
-    "leader": "leader",
-    "worse": "shown worse than the leader",
-    "inconclusive": "inconclusive against the leader (not shown worse; not shown equal)",
-}
 LEGEND = ("★ leader, shown better than chance · leader: best mean score, not shown better than chance · "
           "worse: shown worse than the leader (paired t-test, Holm over the setting's cells) · "
-          "inconclusive: not shown worse, which is not the same as tied · failed k/n: runs that failed or "
-          "diverged, scored at the floor (-1). Score: chance = 0, solved = 1 (log scale for errors).")
+          "inconclusive: not shown worse, which is not the same as tied · failed: every run failed · failed k/n: "
+          "runs that failed or diverged, scored at the floor (-1). Score: chance = 0, solved = 1 (log scale for errors).")
 
 MATRIX_LEGEND = ("Each entry: the cell's test value over its finished runs (geometric mean for error metrics). "
                  "★ leader, shown better than chance · L leader, not shown better than chance · "
                  "? inconclusive against the leader (not shown worse, which is not the same as tied) · "
                  "no mark: shown worse than the leader (paired t-test, Holm over the setting's cells) · "
-                 "†k: k runs failed or diverged (scored at the floor) · (n=k): fewer than 5 runs, no interval.")
+                 "†k: k runs failed or diverged (scored at the floor) · failed k/k: every run failed or diverged · "
+                 "(n=k): fewer than 5 runs, no interval.")
 
 
 @dataclass
@@ -154,6 +150,9 @@ def setting_rows(s: Setting) -> list[dict[str, Any]]:
             "chance": s.chance, "solved": s.anchors.solved,
             "params": s.runs[cell][0]["params"], "cell_options": s.runs[cell][0]["cell_options"],
         })
+    for r in block:
+        if r["all_failed"]:  # shown as failed, never as the leader of a board where nothing finished
+            r.update(verdict="failed", leader=False, star=False)
     ranked = [r for r in block if r["rank"] is not None]
     for i, r in enumerate(sorted((r for r in block if r["rank"] is None and r["n"]),
                                  key=lambda r: (-(r["failure_rate"] or 0), r["cell"]))):
