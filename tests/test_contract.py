@@ -237,3 +237,38 @@ def test_finite_check_passes_a_healthy_cell_and_names_the_part() -> None:
 
     (bad,) = check_cell(StepNaN, checks=["finite"])
     assert bad.status == "fail" and "step" in bad.detail and "state" in bad.detail and "not finite" in bad.detail
+
+
+def _parity_variant(**metric: Any) -> type:
+    """The parity task with its main metric re-declared (everything else unchanged)."""
+    import dataclasses
+
+    from arena import Metric
+    from arena.tasks.parity import INFO, ParityTask
+
+    info = dataclasses.replace(INFO, metrics=(Metric("acc", True, "accuracy", **metric), INFO.metrics[1]))
+    return type("ParityVariant", (ParityTask,), {"info": info})
+
+
+@pytest.mark.parametrize("metric,message", [
+    ({}, "no solved level for the main metric 'acc'"),
+    ({"solved": 0.2}, "solved level 0.2 lies on the wrong side of chance 0.5"),
+    ({"solved": 0.5}, "solved level equals chance"),
+])
+def test_the_chance_check_needs_anchors_for_the_main_metric(metric: dict[str, Any], message: str) -> None:
+    (result,) = check_task(_parity_variant(**metric), checks=["chance"])
+    assert result.status == "fail" and message in result.detail, result.line()
+    (ok,) = check_task(_parity_variant(solved=1.0), checks=["chance"])
+    assert ok.passed and "solved acc 1 (linear scale)" in ok.detail
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"scale": "ln"}, "scale must be one of"),
+    ({"solved": float("nan")}, "solved must be a finite number"),
+    ({"scale": "log", "solved": 0.0}, "a log-scale metric needs a positive solved level"),
+])
+def test_metric_refuses_bad_anchors(kwargs: dict[str, Any], message: str) -> None:
+    from arena import Metric
+
+    with pytest.raises(ValueError, match=message):
+        Metric("mse", False, **kwargs)
