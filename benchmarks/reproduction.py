@@ -1,19 +1,38 @@
 """Check the reference repositories' published claims against the runs in a store.
 
 Each claim (from ../shared/specs/cells-and-tasks.md) is a list of assertions about two cells on
-one task — ``A > B`` (A is better, in the metric's direction) or ``A ~ B`` (no difference shown)
-— checked on every stored setting that matches it: the reference preset where it was run, and
-``standard``. Every assertion is a paired t-test over matched seeds (failed and diverged runs
-count at the task's chance level), Holm-corrected over the claim's assertions on all its
-settings (each claim is one family of hypotheses); with 5 seeds
-the Wilcoxon test cannot go below p = 0.0625, so the t-test is the one that can decide.
+one task — ``A > B`` (A is better) or ``A ~ B`` (A and B are equivalent) — checked on every
+stored setting that matches it: the reference preset where it was run, and ``standard``.
+
+Scores. Every run is scored on its task's fixed anchors (arena.stats.scores): score =
+(g(v) − g(chance)) / (g(solved) − g(chance)), g = log10 for error metrics and the identity
+otherwise, so chance = 0 and solved = 1 and larger is better. Failed and diverged runs score
+the floor −1, and finished runs are floored at −1: a failure never counts as a chance-level
+result. Every test runs on the per-seed scores of matched seeds.
+
+Tests. Each claim is one family. The paired t-test p-values of all its assertions (``>`` and
+``~``) on all its settings are Holm-corrected together; separately, the TOST p-values of its
+``~`` assertions (equivalence margin ±EQUIVALENCE_MARGIN = 0.05 score units, 5 % of the
+chance-to-solved range) are Holm-corrected together. With 5 seeds the Wilcoxon test cannot go
+below p = 0.0625, so the t-test is the one that can decide.
+
+- ``A > B`` is *yes* when the Holm-adjusted t-test shows A better (p < 0.05) and A learned
+  something: its mean score is at least MIN_LEARNED = 0.05 (5 % of the way from chance to
+  solved); *at chance* when shown better but A's mean score is below that; *reversed* when A
+  is shown worse; *no* otherwise (inconclusive: not shown better, which is not "tied").
+- ``A ~ B`` is *yes* (equivalent) when the Holm-adjusted TOST p < 0.05, i.e. the difference
+  is shown to lie within ±0.05; *differs* when it is not and the Holm-adjusted t-test rejects;
+  *not shown* otherwise (a difference that is not significant is not evidence of equality).
+  More assertions in the family make equivalence harder to show, never easier. It never holds
+  when on some matched seed one cell's run failed and the other's finished.
+- P(A better) is the share of matched seeds on which A scores higher (ties count ½); its 95 %
+  CI is a percentile bootstrap over the seed pairs with N_BOOT = 2,000 resamples.
 
 Verdict per setting:
-- *reproduced*: every assertion holds (``>``: p_holm < 0.05 in the claimed direction and A at
-  least 5 % of the way from chance to a perfect score; ``~``: p_holm ≥ 0.05).
+- *reproduced*: every assertion holds.
 - *partly reproduced*: the first (headline) assertion holds, some other does not.
-- *not reproduced*: the headline assertion does not hold (not shown, or significantly reversed);
-  "right direction, not significant" says the means lean the claimed way.
+- *not reproduced (…)*: the headline does not hold; the parenthesis says how (right direction
+  but not significant, wrong direction, reversed, at chance, equivalence not shown, differs).
 - *not testable here*: no stored setting has the cells; the claim says why.
 
     python benchmarks/reproduction.py            # reads leaderboard.db, writes docs/reproduction.md
@@ -23,20 +42,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from arena import stats
+from arena.leaderboard import EQUIVALENCE_MARGIN
+
 ROOT = Path(__file__).resolve().parent.parent
+
 DOC = ROOT / "docs" / "reproduction.md"
 JSON_OUT = Path(__file__).parent / "results" / "reproduction.json"
 DEFAULT_DB = f"sqlite:///{ROOT / 'leaderboard.db'}"
 ALPHA = 0.05
-#: A cell "beats" another only if it also learned something: its mean is at least this far from
-#: chance towards a perfect score. Without it, two cells at chance (say 0.2507 against 0.2484 on
-#: four classes) can differ "significantly" over 5 seeds.
+#: A cell "beats" another only if it also learned something: its mean score is at least this
+#: far from chance (0) towards solved (1). Without it, two cells at chance (say 0.2507 against
+#: 0.2484 on four classes) can differ "significantly" over 5 seeds.
 MIN_LEARNED = 0.05
+#: Bootstrap resamples of the P(A better) intervals.
+N_BOOT = 2000
+MARGIN = EQUIVALENCE_MARGIN
 
 
 @dataclass(frozen=True)
@@ -221,121 +248,233 @@ def find_setting(settings: list[Any], where: Where) -> Any | None:
     return None
 
 
+def failed_seeds(s: Any, cell: str) -> set[int]:
+    """Seeds whose run is a result but no finished value (failed, diverged, or done without a
+    finite value): the runs that score the floor because they failed."""
+    out = set()
+    for r in s.runs[cell]:
+        v = s.values[cell].get(r["seed"])
+        finished = r["status"] == "done" and v is not None and math.isfinite(float(v))
+        if r["status"] in stats.RESULT_STATUSES and not finished:
+            out.add(r["seed"])
+    return out
+
+
+def cell_summary(s: Any, sc: dict[str, Any]) -> dict[str, Any]:
+    """One cell on one setting: its value in the metric's units (geometric mean of the finished
+    runs on a log scale), its mean score with the t-interval (values when n < 5), its failures."""
+    summ = stats.summarise(sc["scores"])
+    return {"value": stats.centre(sc["finished"], s.anchors.scale),
+            "value_kind": "geometric mean" if s.anchors.scale == "log" else "mean",
+            "score": summ["mean"], "ci_low": summ["ci_low"], "ci_high": summ["ci_high"],
+            "ci_method": summ["ci_method"], "scores": summ["values"], "scored": sc["scored"],
+            "n": sc["n"], "n_done": sc["n_done"], "failed": sc["n_failed"], "diverged": sc["n_diverged"],
+            "all_failed": sc["n"] > 0 and sc["n_done"] == 0}
+
+
+def compare_pair(text: str, a_scores: dict[int, float], b_scores: dict[int, float], *, scored: bool = True,
+                 higher_is_better: bool = True, a_failed: set[int] | frozenset[int] = frozenset(),
+                 b_failed: set[int] | frozenset[int] = frozenset()) -> dict[str, Any] | None:
+    """One assertion on one setting before the claim's Holm corrections: the paired t-test on
+    the matched seeds' scores (``{seed: score}``), the difference with its t-interval, d_z,
+    P(A better) with its bootstrap CI, and for ``~`` the TOST p-value (margin MARGIN). None
+    when no seed is matched (runs still pending). ``a_failed``/``b_failed``: the seeds whose
+    run failed or diverged. Without anchors (``scored`` False) the scores are the metric's
+    values on its analysis scale, compared in ``higher_is_better``'s direction, with no
+    learned-something check and no equivalence test."""
+    a, op, b = parse(text)
+    seeds = sorted(set(a_scores) & set(b_scores))
+    if not seeds:
+        return None
+    higher = True if scored else bool(higher_is_better)
+    res = stats.paired([a_scores[k] for k in seeds], [b_scores[k] for k in seeds], higher_is_better=higher,
+                       n_boot=N_BOOT)
+    p_tost = None
+    if op == "~" and scored and res["n"] >= 2:
+        p_tost = stats.tost_p(res["diffs"], MARGIN)
+    # A failure is not a result: on a seed where one run failed and the other finished the two
+    # are not "the same", even when the finished run scored at the floor too.
+    mixed = sorted(k for k in seeds if (k in a_failed) != (k in b_failed))
+    return {"assertion": text, "a": a, "op": op, "b": b, "scored": scored, "higher_is_better": higher,
+            "n": res["n"], "seeds": seeds, "score_a": res["mean_a"], "score_b": res["mean_b"],
+            "mean_diff": res["mean_diff"], "diff_ci": [res["diff_ci_low"], res["diff_ci_high"]],
+            "diffs": res["diffs"], "p_ttest": res["p_ttest"], "p_tost": p_tost,
+            "effect_size": res["effect_size"], "prob_improvement": res["prob_improvement"],
+            "pi_ci": [res["ci_low"], res["ci_high"]], "pi_ci_method": res["ci_method"],
+            "failure_vs_result_seeds": mixed}
+
+
+def adjust_family(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One claim's family: Holm over the t-test p-values of all its assertions, and separately
+    over the TOST p-values of its ``~`` assertions; then each assertion's decision (better /
+    worse / inconclusive, from A's side) and whether it holds."""
+    for ch, p in zip(checks, stats.holm([c["p_ttest"] for c in checks])):
+        ch["p_holm"] = p
+        ch["decision"] = stats.decide(ch["mean_diff"], p, higher_is_better=ch["higher_is_better"])
+    eq = [c for c in checks if c["op"] == "~"]
+    for ch, p in zip(eq, stats.holm([c["p_tost"] for c in eq])):
+        ch["p_tost_holm"] = p
+    for ch in checks:
+        if ch["op"] == ">":
+            ch["p_tost_holm"] = None
+        ch["holds"] = holds(ch)
+    return checks
+
+
+def holds(check: dict[str, Any]) -> str:
+    """Whether one assertion holds, from its Holm-adjusted tests.
+
+    ``>``: 'yes' (shown better and A's mean score >= MIN_LEARNED), 'at chance' (shown better,
+    but A is within MIN_LEARNED of chance, so "better" means nothing), 'reversed' (shown
+    worse), 'no' (inconclusive). ``~``: 'yes' (shown equivalent by TOST), 'differs' (not
+    equivalent and the difference test rejects), 'not shown' (neither), 'not testable' (the
+    task declares no anchors, so there is no margin)."""
+    if check["op"] == "~":
+        if not check.get("scored", True):
+            return "not testable"
+        eq = stats.equivalence(check.get("p_tost_holm"), check.get("p_holm"))
+        if eq == "equivalent" and check.get("failure_vs_result_seeds"):
+            eq = "different" if check.get("p_holm") is not None and check["p_holm"] < ALPHA else "not shown"
+        return {"equivalent": "yes", "different": "differs"}.get(eq, "not shown")
+    decision = stats.decide(check.get("mean_diff"), check.get("p_holm"),
+                            higher_is_better=check.get("higher_is_better", True))
+    if decision == "worse":
+        return "reversed"
+    if decision != "better":
+        return "no"
+    if check.get("scored", True) and (check.get("score_a") is None or check["score_a"] < MIN_LEARNED):
+        return "at chance"
+    return "yes"
+
+
+def leans_claimed_way(check: dict[str, Any]) -> bool:
+    d = check.get("mean_diff")
+    return d is not None and d != 0 and (d > 0) == bool(check.get("higher_is_better", True))
+
+
+def verdict(checks: list[dict[str, Any]]) -> str:
+    if not checks:
+        return "not testable here"
+    head = checks[0]
+    h = head["holds"]
+    if h == "yes":
+        return "reproduced" if all(c["holds"] == "yes" for c in checks) else "partly reproduced"
+    why = {"reversed": "reversed", "at chance": "better, but at chance", "differs": "differs",
+           "not shown": "equivalence not shown", "not testable": "no anchors, equivalence not testable"}.get(h)
+    if why is None:  # '>' not shown
+        why = ("right direction, not significant" if leans_claimed_way(head)
+               else "not significant" if not head.get("mean_diff") else "wrong direction, not significant")
+    return f"not reproduced ({why})"
+
+
+def claim_verdict(entry: dict[str, Any]) -> str:
+    """The verdicts on every stored setting of the claim, in the claim's order of settings."""
+    if not entry["settings"]:
+        return "not testable here"
+    return ", ".join(f"{s['verdict']} ({s['where']})" for s in entry["settings"])
+
+
+def check_setting(s: Any, assertions: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
+    """The assertions that can be tested on one stored setting (both cells present, some seed
+    matched), before the claim's Holm corrections (:func:`adjust_family`)."""
+    scored = {c: s.scored(c) for c in s.runs}
+    checks = []
+    for text in assertions:
+        a, _, b = parse(text)
+        if a not in scored or b not in scored:
+            continue
+        ch = compare_pair(text, scored[a]["by_seed"], scored[b]["by_seed"], scored=scored[a]["scored"],
+                          higher_is_better=s.higher, a_failed=failed_seeds(s, a), b_failed=failed_seeds(s, b))
+        if ch is not None:
+            checks.append(ch)
+    return checks
+
+
+def setting_entry(label: str, s: Any, cells: tuple[str, ...], checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """One setting of a claim in the report: its anchors, the claim's cells summarised, its checks."""
+    summary = {}
+    for c in cells:
+        if c in s.runs:
+            sc = s.scored(c)
+            if sc["n"]:
+                summary[c] = cell_summary(s, sc)
+    return {"where": label, "metric": s.metric, "higher_is_better": s.higher, "scale": s.anchors.scale,
+            "chance": s.chance, "solved": s.anchors.solved, "scored": s.anchors.problem is None,
+            "summary": summary, "checks": checks}
+
+
 def evaluate(db: str) -> dict[str, Any]:
-    """Every claim's assertions on every matching stored setting, Holm-corrected over the report."""
-    from arena import stats
+    """Every claim's assertions on every matching stored setting, each claim one Holm family."""
     from arena.leaderboard import load_settings
     from arena.store import open_store
 
     store = open_store(db, write=False)
     settings = load_settings(store)
     report: list[dict[str, Any]] = []
-    n_tests = 0
+    n_tests = n_equiv = 0
     for claim in CLAIMS:
-        tests: list[dict[str, Any]] = []
+        family: list[dict[str, Any]] = []
         entry: dict[str, Any] = {"id": claim.id, "settings": []}
         for where in claim.where:
             s = find_setting(settings, where)
             if s is None:
                 continue
-            scored = {c: s.scored(c) for c in s.runs}
-            summary = {}
-            for c in claim.cells:
-                if c in scored and scored[c]["n"]:
-                    summ = stats.summarise(scored[c]["values"], n_boot=2000)
-                    summary[c] = {"mean": summ["mean"], "ci_low": summ["ci_low"], "ci_high": summ["ci_high"],
-                                  "ci_method": summ["ci_method"], "n": summ["n"],
-                                  "failed_or_diverged": scored[c]["n_failed"] + scored[c]["n_diverged"]}
-            checks = []
-            for text in claim.assertions:
-                a, op, b = parse(text)
-                if a not in scored or b not in scored:
-                    continue
-                va = dict(zip(scored[a]["seeds"], scored[a]["values"]))
-                vb = dict(zip(scored[b]["seeds"], scored[b]["values"]))
-                seeds = sorted(set(va) & set(vb))
-                if not seeds:
-                    continue  # runs still pending: nothing to test yet
-                res = stats.paired([va[k] for k in seeds], [vb[k] for k in seeds], higher_is_better=s.higher,
-                                   n_boot=2000)
-                check = {"assertion": text, "a": a, "op": op, "b": b, "n": res["n"], "mean_a": res["mean_a"],
-                         "mean_b": res["mean_b"], "p_ttest": res["p_ttest"], "effect_size": res["effect_size"],
-                         "prob_improvement": res["prob_improvement"], "pi_ci": [res["ci_low"], res["ci_high"]],
-                         "learned_a": learned(res["mean_a"], s.chance, s.higher)}
-                checks.append(check)
-                tests.append(check)
+            checks = check_setting(s, claim.assertions)
             if checks:
-                entry["settings"].append({"where": where.label(), "metric": s.metric, "higher_is_better": s.higher,
-                                          "chance": s.chance, "summary": summary, "checks": checks})
-        # Each claim is its own family: Holm over its assertions on all its settings.
-        for check, p in zip(tests, stats.holm([t["p_ttest"] for t in tests])):
-            check["p_holm"] = p
-            check["holds"] = holds(check)
-        n_tests += len(tests)
-        report.append(entry)
-    for entry in report:
+                entry["settings"].append(setting_entry(where.label(), s, claim.cells, checks))
+                family.extend(checks)
+        adjust_family(family)
+        n_tests += len(family)
+        n_equiv += sum(c["op"] == "~" for c in family)
         for st in entry["settings"]:
             st["verdict"] = verdict(st["checks"])
         entry["verdict"] = claim_verdict(entry)
-    return {"n_tests": n_tests, "alpha": ALPHA, "claims": report}
-
-
-def learned(mean: float | None, chance: float | None, higher: bool) -> float | None:
-    """How far a mean is from chance towards a perfect score (1 for accuracies, 0 for errors):
-    0 at chance, 1 perfect."""
-    from arena.stats import normalise
-
-    best = 1.0 if higher else 0.0
-    if mean is None or chance is None or best == chance:
-        return None
-    return normalise(mean, chance=chance, best=best, higher_is_better=higher)
-
-
-def holds(check: dict[str, Any]) -> str:
-    """'yes'; for ``>``: 'reversed' (significant the other way), 'no' (not shown) or 'at chance'
-    (significant, but A is within MIN_LEARNED of chance, so "better" means nothing); for ``~``:
-    'differs'."""
-    p = check["p_holm"]
-    significant = p is not None and p < ALPHA
-    if check["op"] == "~":
-        # Every difference zero (p undefined) means no difference.
-        return "differs" if significant else "yes"
-    if not significant:
-        return "no"
-    if (check["effect_size"] or 0) <= 0:
-        return "reversed"
-    la = check.get("learned_a")
-    return "at chance" if la is not None and la < MIN_LEARNED else "yes"
-
-
-def verdict(checks: list[dict[str, Any]]) -> str:
-    if not checks:
-        return "not testable here"
-    head = checks[0]["holds"]
-    if head == "no":
-        right_way = (checks[0]["effect_size"] or 0) > 0 if checks[0]["op"] == ">" else False
-        return "not reproduced" + (" (right direction, not significant)" if right_way else "")
-    if head != "yes":
-        return "not reproduced"
-    return "reproduced" if all(c["holds"] == "yes" for c in checks) else "partly reproduced"
-
-
-def claim_verdict(entry: dict[str, Any]) -> str:
-    """The verdict under the reference preset when it ran, else under the settings that did."""
-    if not entry["settings"]:
-        return "not testable here"
-    verdicts = [s["verdict"] for s in entry["settings"]]
-    return ", ".join(f"{v} ({s['where']})" for v, s in zip(verdicts, entry["settings"]))
+        report.append(entry)
+    return {"n_tests": n_tests, "n_equivalence_tests": n_equiv, "alpha": ALPHA, "margin": MARGIN,
+            "min_learned": MIN_LEARNED, "n_boot": N_BOOT, "claims": report}
 
 
 def fmt(v: Any, digits: int = 3) -> str:
     if v is None:
         return "—"
     if isinstance(v, float):
+        if math.isinf(v):
+            return "∞" if v > 0 else "−∞"
         if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e4):
             return f"{v:.2e}"
         return f"{v:.{digits}g}"
     return str(v)
+
+
+def signed(v: float | None) -> str:
+    return "—" if v is None else f"{v:+.3f}"
+
+
+def score_text(sm: dict[str, Any]) -> str:
+    if sm["all_failed"] and sm["scored"]:
+        return "floor (all failed)"
+    if sm["score"] is None:
+        return "—"
+    if sm["ci_low"] is not None:
+        return f"{sm['score']:.3f} [{sm['ci_low']:.3f}, {sm['ci_high']:.3f}]"
+    return f"{sm['score']:.3f} (values " + ", ".join(f"{v:.3g}" for v in sm["scores"]) + ")"
+
+
+def diff_text(ch: dict[str, Any]) -> str:
+    if ch["mean_diff"] is None:
+        return "—"
+    if ch["diff_ci"][0] is not None:
+        return f"{signed(ch['mean_diff'])} [{signed(ch['diff_ci'][0])}, {signed(ch['diff_ci'][1])}]"
+    return f"{signed(ch['mean_diff'])} (values " + ", ".join(f"{v:+.3g}" for v in ch["diffs"]) + ")"
+
+
+def anchors_text(st: dict[str, Any]) -> str:
+    arrow = "↑" if st["higher_is_better"] else "↓"
+    if not st["scored"]:
+        return (f"Test `{st['metric']}` {arrow}: the task declares no usable anchors, so the values are "
+                "compared unnormalised and failed runs are left out of the tests")
+    scale = "log scale, " if st["scale"] == "log" else ""
+    return f"Test `{st['metric']}` {arrow} ({scale}chance {fmt(st['chance'])} → score 0, solved {fmt(st['solved'])} → score 1)"
 
 
 def render(result: dict[str, Any], intro: str) -> str:
@@ -346,6 +485,7 @@ def render(result: dict[str, Any], intro: str) -> str:
         c = by_id[entry["id"]]
         out.append(f"| [{c.title}](#{c.id}) | {c.source} | {entry['verdict']} |")
     out.append("")
+    margin, n_boot = fmt(result["margin"]), f"{result['n_boot']:,}"
     for entry in result["claims"]:
         c = by_id[entry["id"]]
         out += [f"<a id=\"{c.id}\"></a>", f"## {c.title}", "", f"- **Source:** {c.source}.",
@@ -360,27 +500,45 @@ def render(result: dict[str, Any], intro: str) -> str:
             out += ["**Verdict: not testable here** — no stored setting has these cells.", ""]
             continue
         for st in entry["settings"]:
-            arrow = "↑" if st["higher_is_better"] else "↓"
+            value_kind = "geometric mean" if st["scale"] == "log" else "mean"
             out += [f"### {st['where']}: {st['verdict']}", "",
-                    f"Test `{st['metric']}` {arrow} (chance {fmt(st['chance'])}), mean over seeds with 95 % CI "
-                    "(min–max when n < 5); failed or diverged runs count at chance:", "",
-                    "| cell | mean | 95 % CI | n | failed/diverged |", "|---|---|---|---|---|"]
+                    (f"{anchors_text(st)}. Value: {value_kind} of the finished runs; score: mean over seeds "
+                     "with its 95 % t-interval (the values when n < 5); failed or diverged runs score −1."), "",
+                    f"| cell | value ({value_kind}) | score [95 % CI] | n | failed/diverged |", "|---|---|---|---|---|"]
             for cell, sm in st["summary"].items():
-                out.append(f"| {cell} | {fmt(sm['mean'], 4)} | [{fmt(sm['ci_low'], 4)}, {fmt(sm['ci_high'], 4)}] | "
-                           f"{sm['n']} | {sm['failed_or_diverged']} |")
-            out += ["", "| assertion | n | p (paired t) | p (Holm) | d_z | P(A better) [95 % CI] | holds |",
-                    "|---|---|---|---|---|---|---|"]
+                k = sm["failed"] + sm["diverged"]
+                value = f"failed ({k}/{sm['n']})" if sm["all_failed"] else fmt(sm["value"], 4)
+                out.append(f"| {cell} | {value} | {score_text(sm)} | {sm['n']} | {k} |")
+            out += ["", ("| assertion | n | score A − B [95 % CI] | p (paired t) | p (Holm) | p TOST (Holm) | d_z | "
+                         f"P(A better) [95 % CI, {n_boot} resamples] | holds |"),
+                    "|---|---|---|---|---|---|---|---|---|"]
             for ch in st["checks"]:
                 pi = fmt(ch["prob_improvement"], 2)
                 if ch["pi_ci"][0] is not None:
                     pi += f" [{fmt(ch['pi_ci'][0], 2)}, {fmt(ch['pi_ci'][1], 2)}]"
-                out.append(f"| `{ch['assertion']}` | {ch['n']} | {fmt(ch['p_ttest'])} | {fmt(ch['p_holm'])} | "
-                           f"{fmt(ch['effect_size'], 2)} | {pi} | {ch['holds']} |")
+                tost = fmt(ch["p_tost_holm"]) if ch["op"] == "~" else ""
+                out.append(f"| `{ch['assertion']}` | {ch['n']} | {diff_text(ch)} | {fmt(ch['p_ttest'])} | "
+                           f"{fmt(ch['p_holm'])} | {tost} | {fmt(ch['effect_size'], 2)} | {pi} | {ch['holds']} |")
             out.append("")
-    out += [f"*{result['n_tests']} assertions in all, Holm-corrected within each claim at α = {result['alpha']}; "
-            "`~` holds when no difference is shown, which is not proof of equality. "
+    out += [(f"*{result['n_tests']} assertions in all, {result['n_equivalence_tests']} of them `~`. "
+            "Scores: chance = 0, solved = 1 on the metric's scale (log10 for errors); failed and diverged "
+            "runs, and finished runs below it, score the floor −1, so a failure never counts as a "
+            "chance-level result. Each claim is one family: the paired t-test p-values of all its "
+            "assertions on all its settings are Holm-corrected together, and separately the TOST p-values "
+            f"of its `~` assertions, at α = {result['alpha']}. `A > B` holds (yes) when A is shown better and "
+            f"A's mean score is at least {fmt(result['min_learned'])} (5 % of the way from chance to solved); "
+            "*at chance* when shown better below that; *reversed* when shown worse; *no* when inconclusive "
+            "(not shown better, which is not the same as tied). `A ~ B` holds (yes, equivalent) when TOST "
+            f"shows the mean score difference within ±{margin} (5 % of the chance-to-solved range); "
+            "*differs* when it does not and the t-test shows a difference; *not shown* otherwise — a "
+            "difference that is not significant is not evidence of equality, and more `~` assertions in "
+            "a claim make equivalence harder to show. A difference smaller than the margin can be both "
+            "significant and equivalent: `~` then holds. `~` never holds where one cell's run failed and the "
+            "other's finished on the same seed. d_z: mean difference over its standard deviation, positive "
+            "when A is better. P(A better): share of matched seeds on which A scores higher (ties ½), its "
+            f"CI a percentile bootstrap over the seed pairs with n_boot = {n_boot} resamples. "
             "Generated by `python benchmarks/reproduction.py` from `leaderboard.db`; "
-            "`tests/test_reproduction.py` checks that this file matches the store.*", ""]
+            "`tests/test_reproduction.py` checks that this file matches the store.*"), ""]
     return "\n".join(out)
 
 

@@ -50,14 +50,14 @@ def finite_array(values: Iterable[Any], what: str = "values") -> np.ndarray:
     """``values`` as a 1-D float array; None, NaN or ±inf raise ValueError.
 
     Missing and non-finite results are never dropped silently: map failed and diverged runs
-    to a score first with :func:`arena.stats.with_failures`.
+    to a score first with :func:`arena.stats.score_runs`.
     """
     vals = list(values)
     if any(v is None for v in vals):
-        raise ValueError(f"{what} contain None; apply arena.stats.with_failures() first")
+        raise ValueError(f"{what} contain None; score runs with arena.stats.score_runs() first")
     arr = np.asarray(vals, dtype=float).reshape(-1)
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{what} contain NaN or inf; apply arena.stats.with_failures() first")
+        raise ValueError(f"{what} contain NaN or inf; score runs with arena.stats.score_runs() first")
     return arr
 
 
