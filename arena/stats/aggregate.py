@@ -37,6 +37,8 @@ def mean_interval(cols: Sequence[np.ndarray], alpha: float = ALPHA) -> tuple[flo
     df = (Σ s_t²/n_t)² / Σ (s_t²/n_t)² / (n_t − 1). Returns (low, high, df); a zero SE gives a
     zero-width interval (df = inf). Every task needs at least 2 runs."""
     T = len(cols)
+    if min(len(c) for c in cols) < 2:
+        raise ValueError("mean_interval needs at least 2 runs in every task")
     v = np.array([float(np.var(c, ddof=1)) / len(c) for c in cols])
     mean = float(np.mean([c.mean() for c in cols]))
     total = float(v.sum())

@@ -56,9 +56,10 @@ def leader_decisions(scores: Mapping[str, Mapping[Any, float]], *, higher_is_bet
     """
     alpha = check_alpha(alpha)
     sign = 1.0 if higher_is_better else -1.0
-    data = {c: {k: float(v) for k, v in dict(by_seed).items()} for c, by_seed in scores.items()}
-    for c, by_seed in data.items():
-        finite_array(list(by_seed.values()), f"scores[{c!r}]")
+    data = {}
+    for c, by_seed in scores.items():
+        by_seed = dict(by_seed)
+        data[c] = dict(zip(by_seed, finite_array(list(by_seed.values()), f"scores[{c!r}]").tolist()))
     present = [c for c in data if data[c]]
     out: dict[str, dict[str, Any]] = {
         c: {"n": 0, "mean": None, "rank": None, "leader": False, "verdict": None, "p_vs_leader_raw": None,
