@@ -39,7 +39,7 @@ from arena.store import Store, open_store, schema
 from arena.store.providers import labelled
 from arena.store.schema import FINISHED
 
-#: Statuses whose runs are results (failures count at chance); the others are pending.
+#: Statuses whose runs are results (failed and diverged runs score at the floor); the others are pending.
 RESULT_STATUSES = FINISHED + ("failed",)
 DB_ENV = "ARENA_APP_DB"
 CACHE_ENV = "ARENA_APP_CACHE_DIR"
@@ -153,6 +153,7 @@ class Frame:
     settings: pd.DataFrame  # setting id → task preset label metric higher chance title
     _groups: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
     combo_digests: list[bytes] = field(default_factory=list, repr=False)
+    _anchors: dict[int, bytes] = field(default_factory=dict, repr=False)
     _derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -174,9 +175,7 @@ class Frame:
 
 
 _RUN_COLS = ("key", "cell", "task", "preset", "seed", "status", "params", "train", "cell_options", "main_metric",
-             "directions", "chance", "n_params", "state_size", "cell_version", "task_version")
-_COMBO_COLS = ["task", "preset", "cell", "params", "train", "cell_options", "main_metric", "directions", "chance",
-               "cell_version", "task_version"]
+             "directions", "chance", "n_params", "state_size", "cell_version", "task_version", "task_name")
 
 
 def _loads(text: str | None, memo: dict[str | None, Any]) -> Any:
@@ -296,7 +295,10 @@ def _build_frame(store: Store, rev: Any) -> Frame:
     # Two plain scans are much faster than a join of runs to metrics on 100,000 runs.
     mains = select(r.main_metric).distinct().scalar_subquery()
     with store.engine.connect() as conn, conn.begin():  # one snapshot for both scans
-        shown = {"cell": labelled(conn, r.cell, r.cell_dist), "task": labelled(conn, r.task, r.task_dist)}
+        # task is the shown label (name and plugin when two plugins share a name); task_name the
+        # registered name, which the statistics look the task's anchors up by.
+        shown = {"cell": labelled(conn, r.cell, r.cell_dist), "task": labelled(conn, r.task, r.task_dist),
+                 "task_name": r.task}
         rows = _fetch(conn, select(*[shown[c].label(c) if c in shown else getattr(r, c) for c in _RUN_COLS]))
         values = {(k, n): v for k, n, v in _fetch(
             conn, select(m.run_key, m.name, m.value).where(m.split == "test", m.name.in_(mains)))}
@@ -308,17 +310,17 @@ def _build_frame(store: Store, rev: Any) -> Frame:
         return Frame(store.url, rev, empty, [], settings)
     # One id per distinct configuration (task, preset, cell, params, train, options, metric contract).
     ci = [_RUN_COLS.index(c) for c in ("task", "preset", "cell", "params", "train", "cell_options", "main_metric",
-                                      "directions", "chance", "cell_version", "task_version")]
+                                      "directions", "chance", "cell_version", "task_version", "task_name")]
     index: dict[tuple[Any, ...], int] = {}
     get = operator.itemgetter(*ci)
     combo_ids = np.fromiter((index.setdefault(get(row), len(index)) for row in rows), dtype=np.int64,
                             count=len(rows))
     memo: dict[str | None, Any] = {}
     combos, reps = [], []
-    for n, (task, preset, cell, params, train, opts, metric, directions, chance, cv, tv) in enumerate(index):
+    for n, (task, preset, cell, params, train, opts, metric, directions, chance, cv, tv, name) in enumerate(index):
         c = {"task": task, "preset": preset, "cell": cell, "params": _loads(params, memo), "train": _loads(train, memo),
              "cell_options": _loads(opts, memo), "main_metric": metric, "directions": _loads(directions, memo),
-             "chance": _loads(chance, memo), "cell_version": cv, "task_version": tv}
+             "chance": _loads(chance, memo), "cell_version": cv, "task_version": tv, "task_name": name}
         combos.append(c)
         reps.append({**c, "key": n})
     # Labels depend only on which values vary, so one run per configuration gives the same labels.
@@ -369,7 +371,10 @@ def setting_title(task: str, preset: str, label: str) -> str:
 class FrameStore:
     """What ``arena.leaderboard`` reads from a Store (runs and their test metrics), from a frame.
 
-    Only the main metric is served: it is the only one ``load_settings`` reads.
+    Only the main metric is served: it is the only one ``load_settings`` reads. Each run carries
+    what scoring needs: its stored ``chance`` and metric ``directions``, and ``task_name`` (the
+    registered name) by which ``arena.leaderboard.settings_of`` asks the installed task plugin
+    for the metric's scale and solved level.
     """
 
     def __init__(self, frame: Frame, rows: pd.DataFrame) -> None:
@@ -395,7 +400,8 @@ class FrameStore:
             out.append({"key": key, "cell": cell_, "task": task_, "preset": preset, "seed": int(seed),
                         "status": status, "params": c["params"], "train": c["train"],
                         "cell_options": c["cell_options"], "main_metric": c["main_metric"],
-                        "directions": c["directions"], "chance": c["chance"]})
+                        "directions": c["directions"], "chance": c["chance"],
+                        "task_name": c.get("task_name", task_)})
         return out
 
     def metrics(self, keys: Iterable[str] | None = None, split: str | None = None) -> dict[str, Any]:
@@ -410,12 +416,14 @@ class FrameStore:
 # -- content-addressed result cache -----------------------------------------------------------
 def _fingerprint() -> str:
     """Hash of the code whose output is cached, so an upgrade never serves stale numbers."""
+    import arena.across_tasks
     import arena.leaderboard
     import arena.results
     import arena.stats
 
     h = hashlib.blake2b(digest_size=8)
-    files = [Path(arena.leaderboard.__file__), Path(arena.results.__file__), Path(__file__)]
+    files = [Path(arena.leaderboard.__file__), Path(arena.across_tasks.__file__), Path(arena.results.__file__),
+             Path(__file__)]
     files += sorted(Path(arena.stats.__file__).parent.glob("*.py"))
     for f in files:
         try:
@@ -454,7 +462,22 @@ def rows_hash(frame: Frame, rows: pd.DataFrame, *extra: Any) -> str:
     h.update(rows["value"].to_numpy(dtype=float)[order].tobytes())
     for c in np.unique(combo):
         h.update(frame.combo_digests[int(c)])
+        h.update(_anchors_digest(frame, int(c)))
     return h.hexdigest()
+
+
+def _anchors_digest(frame: Frame, combo: int) -> bytes:
+    """The scale and solved level the installed task plugin declares for a configuration: scores
+    depend on them, and a plugin upgrade may change them without touching the stored runs."""
+    from arena.leaderboard import plugin_anchors
+
+    digest = frame._anchors.get(combo)
+    if digest is None:
+        c = frame.combos[combo]
+        digest = repr(plugin_anchors(c.get("task_name", c["task"]), json.dumps(c["params"], sort_keys=True),
+                                     c["main_metric"])).encode()
+        frame._anchors[combo] = digest
+    return digest
 
 
 STATUS_CODES = {s: i for i, s in enumerate(schema.STATUSES)}
@@ -571,7 +594,8 @@ def aggregate(frame: Frame, rows: pd.DataFrame) -> dict[str, Any]:
     from arena.leaderboard import aggregate_board
 
     if rows.empty:
-        return {"rows": [], "settings": [], "partial": [], "friedman": None}
+        return {"rows": [], "settings": [], "partial": [], "left_out_settings": [], "unscored_settings": [],
+                "friedman": None, "improvement": {}, "profiles": {}, "taus": [], "n_boot": None}
     return cached("aggregate", aggregate_digest(frame, rows), lambda: aggregate_board(FrameStore(frame, rows)))
 
 

@@ -16,14 +16,26 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from arena.app import data
 from arena.errors import StoreError
+from arena.leaderboard import EQUIVALENCE_MARGIN
 
+SCORE_NOTE = ("Scores: chance = 0 and the task's solved level = 1 on the metric's scale (log scale for error "
+              "metrics); failed and diverged runs score −1 (the floor).")
+VERDICT_LEGEND = (
+    "★ leader: best mean score, shown better than chance · leader: best mean score, not shown better than chance · "
+    "worse: shown worse than the leader (t-test, Holm-corrected over the setting's cells) · inconclusive: not "
+    "shown worse than the leader, which does not make it equal · failed k/n: runs that failed or diverged. "
+    + SCORE_NOTE)
 METHOD_NOTE = (
-    "**How to read it.** Each entry is the mean of the task's main test metric over seeds with its "
-    "95 % bootstrap CI in brackets (min–max when n < 5), the number of seeds `n`, and `✗k` for k failed or "
-    "diverged runs, which count at the task's chance level. **★** marks the leader (best mean) and **=** the "
-    "cells *tied with the leader*: not shown worse by a Holm-corrected t-test against the leader, or with a "
-    "rank interval reaching 1. ↑ means higher is better, ↓ lower is better. Same numbers as `arena leaderboard`; "
-    "see docs/methodology.md.")
+    "**How to read it.** Each entry: the task's main test metric over the finished runs (mean; geometric mean "
+    "for error metrics on a log scale); the mean **score** with its 95 % t-interval (the scores themselves when "
+    "fewer than 5 runs count); **failed k/n**; and the verdict. A cell whose runs all failed shows *failed n/n*. "
+    "A setting whose task declares no anchors is *not scored*: its verdicts compare the metric itself and leave "
+    "failed runs out. ↑ higher is better, ↓ lower is better. Same numbers as `arena leaderboard`; see "
+    "docs/methodology.md.")
+#: Verdict → (matrix colour, sort weight).
+VERDICT_STYLE = {"leader": ("font-weight: bold; background-color: rgba(255, 215, 0, 0.35)", 2),
+                 "inconclusive": ("background-color: rgba(100, 149, 237, 0.15)", 1),
+                 "failed": ("color: #a00; background-color: rgba(220, 20, 60, 0.12)", 0)}
 
 
 #: Matrices up to this many cells × settings are drawn as a static HTML table, larger ones as a
@@ -90,14 +102,31 @@ def _fmt(v: Any, spec: str = ".4g") -> str:
     return "—" if v is None or (isinstance(v, float) and v != v) else format(v, spec)
 
 
-def entry_text(r: dict[str, Any]) -> str:
-    """One matrix entry: mean [CI] n, failures, mark."""
-    if r["mean"] is None:
+def failures(r: dict[str, Any]) -> int:
+    return (r.get("failed") or 0) + (r.get("diverged") or 0)
+
+
+def verdict_text(r: dict[str, Any]) -> str:
+    return "★ leader" if r["leader"] and r["star"] else (r["verdict"] or "")
+
+
+def score_text(r: dict[str, Any]) -> str:
+    """Mean score [95% CI], or the scores themselves when fewer than 5 runs count."""
+    if r["score"] is None:
         return "—"
-    ci = "" if r["ci_low"] is None else f" [{r['ci_low']:.3g}, {r['ci_high']:.3g}]"
-    fails = (r.get("failed") or 0) + (r.get("diverged") or 0)
-    mark = " ★" if r["leader"] else (" =" if r["tied_with_leader"] else "")
-    return f"{r['mean']:.3g}{ci} n={r['n']}" + (f" ✗{fails}" if fails else "") + mark
+    if r["ci_low"] is not None:
+        return f"{r['score']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+    return f"{r['score']:.2f} (values " + ", ".join(f"{v:.2f}" for v in r["score_values"]) + ")"
+
+
+def entry_text(r: dict[str, Any]) -> str:
+    """One matrix entry: value · score [CI] · failed k/n · verdict; 'failed n/n' when no run finished."""
+    if r["all_failed"]:
+        return f"failed {r['n']}/{r['n']}"
+    if r["value"] is None:
+        return "—"
+    score = f"score {score_text(r)}" if r["scored"] else "not scored"
+    return " · ".join([f"{r['value']:.3g}", score, f"failed {failures(r)}/{r['n']}", verdict_text(r)]).strip(" ·")
 
 
 def column_title(r: dict[str, Any]) -> str:
@@ -105,6 +134,7 @@ def column_title(r: dict[str, Any]) -> str:
 
 
 def board_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The board as `arena leaderboard` prints it (the columns of arena.leaderboard.display)."""
     from arena.cli import BOARD_COLUMNS
 
     df = pd.DataFrame(rows)
@@ -112,10 +142,12 @@ def board_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def csv_text(rows: list[dict[str, Any]]) -> str:
-    cols = ["task", "preset", "setting", "cell", "metric", "mean", "std", "median", "n", "ci_low", "ci_high",
-            "ci_method", "rank", "rank_low", "rank_high", "leader", "tied_with_leader", "p_vs_leader", "failed",
-            "diverged", "failure_rate", "chance", "params", "cell_options"]
-    df = pd.DataFrame([{c: (json.dumps(r.get(c), sort_keys=True) if c in ("params", "cell_options") else r.get(c))
+    cols = ["task", "preset", "setting", "cell", "metric", "scale", "value", "value_kind", "n", "n_done", "failed",
+            "diverged", "failure_rate", "all_failed", "scored", "score_note", "score", "score_std", "ci_low",
+            "ci_high", "ci_method", "score_values", "rank", "leader", "star", "verdict", "p_vs_leader",
+            "p_vs_leader_raw", "test", "p_vs_chance", "chance", "solved", "params", "cell_options"]
+    df = pd.DataFrame([{c: (json.dumps(r.get(c), sort_keys=True) if c in ("params", "cell_options", "score_values")
+                            else r.get(c))
                         for c in cols} for r in rows], columns=cols)
     return df.to_csv(index=False)
 
@@ -162,8 +194,8 @@ def _sort_key(v: Any) -> tuple[int, Any]:
 
 
 def _default_presets(presets: list[str]) -> list[str]:
-    real = [p for p in presets if p != "smoke"]
-    return real or presets
+    """The presets shown by default, ``standard`` first; smoke presets are tests, not results."""
+    return sorted([p for p in presets if p != "smoke"] or presets, key=lambda p: p != "standard")
 
 
 def _board_with_progress(frame: data.Frame, rows: pd.DataFrame) -> list[dict[str, Any]]:
@@ -233,16 +265,17 @@ def leaderboard_page() -> None:
         return
     n_failed = int((results["status"].astype(str) != "done").sum())
     if n_failed == len(results):
-        st.warning(f"**Every one of the {len(results)} finished runs selected failed or diverged.** They count at "
-                   "the chance level, so the board below shows chance-level scores only. The Runs page shows "
-                   "each traceback.")
+        st.warning(f"**Every one of the {len(results)} finished runs selected failed or diverged.** They score at "
+                   "the floor (−1), so the board below shows every cell as failed. The Runs page shows each "
+                   "traceback.")
     board = _board_with_progress(frame, rows)
     st.caption(f"{len(results):,} runs · {rows['cell'].nunique()} cells · {rows['setting'].nunique()} settings"
                + (f" · {n_pending} pending runs left out" if n_pending else "")
-               + (f" · {n_failed} failed or diverged (counted at chance)" if n_failed else ""))
+               + (f" · {n_failed} failed or diverged (scored at the floor, −1)" if n_failed else ""))
 
     st.subheader("Cells × tasks")
     matrix_view(board)
+    st.caption(VERDICT_LEGEND)
     st.markdown(METHOD_NOTE)
     c1, c2 = st.columns([1, 3])
     c1.download_button("Download CSV", lambda: csv_text(board), file_name="leaderboard.csv", mime="text/csv",
@@ -271,50 +304,94 @@ def matrix_view(board: list[dict[str, Any]]) -> None:
         return
     long = pd.DataFrame({"cell": [r["cell"] for r in board], "column": [column_title(r) for r in board],
                          "text": [entry_text(r) for r in board],
-                         "mark": ["leader" if r["leader"] else ("tied" if r["tied_with_leader"] else "")
-                                  for r in board]})
+                         "mark": ["failed" if r["all_failed"] else (r["verdict"] or "") for r in board]})
     cols = list(dict.fromkeys(long["column"]))
     text = long.pivot(index="cell", columns="column", values="text").reindex(columns=cols).fillna("")
     mark = long.pivot(index="cell", columns="column", values="mark").reindex(columns=cols).fillna("")
-    # Cells with more leads and ties first.
-    score = (mark == "leader").sum(axis=1) * 2 + (mark == "tied").sum(axis=1)
-    order = score.sort_values(ascending=False, kind="stable").index
+    # Cells that lead more settings first, then those not shown worse on more.
+    weight = mark.apply(lambda col: col.map(lambda m: VERDICT_STYLE[m][1] if m in VERDICT_STYLE else 0)).sum(axis=1)
+    order = weight.sort_values(ascending=False, kind="stable").index
     text, mark = text.loc[order], mark.loc[order]
     text.index.name, text.columns.name = "cell", None
     if len(text) <= STATIC_TABLE_MAX[0] and len(cols) <= STATIC_TABLE_MAX[1]:
-        # Plain HTML, coloured: readable by screen readers, text search and the browser test.
+        # Plain HTML, coloured by verdict: readable by screen readers, text search and the browser test.
         def style(_: pd.DataFrame) -> pd.DataFrame:
-            return mark.replace({"leader": "font-weight: bold; background-color: rgba(255, 215, 0, 0.35)",
-                                 "tied": "background-color: rgba(60, 179, 113, 0.22)"})
+            return mark.map(lambda m: VERDICT_STYLE[m][0] if m in VERDICT_STYLE else "")
 
         st.table(text.style.apply(style, axis=None))
     else:
-        # A scrollable grid; the ★ and = marks carry the meaning (styling thousands of cells is slow).
+        # A scrollable grid; the verdict words carry the meaning (styling thousands of cells is slow).
         st.dataframe(text, key="lb_matrix")
+
+
+def _matrix_chart(df: pd.DataFrame, cells: list[str], scale: Any, title: str, spec: str = ".2f",
+                  text: str = "label") -> Any:
+    """A row × column heatmap coloured by ``value``, with the number (or the ``text`` column) written in."""
+    df = df.assign(label=[_fmt(v, spec) for v in df["value"]])
+    base = alt.Chart(df).encode(x=alt.X("column:N", sort=cells, title=None), y=alt.Y("row:N", sort=cells, title=None))
+    rect = base.mark_rect().encode(color=alt.Color("value:Q", scale=scale, title=title),
+                                   tooltip=[c for c in df.columns if c != "label"])
+    return (rect + base.mark_text(fontSize=13).encode(text=f"{text}:N")).properties(height=max(160, 45 * len(cells)))
 
 
 def aggregate_view(agg: dict[str, Any]) -> None:
     if not agg["rows"]:
         why = ("no cell has results on every selected setting" if agg["partial"] else
-               "no selected setting has a cell beating chance, so no score can be normalised")
+               "no selected setting can be scored (their tasks declare no chance or solved level)"
+               if agg.get("unscored_settings") else "nothing to aggregate")
         st.info(f"No cross-task aggregate: {why}."
                 + (f" Cells missing some settings: {', '.join(agg['partial'])}." if agg["partial"] else ""))
         return
     df = pd.DataFrame(agg["rows"])
-    st.dataframe(df[["cell", "IQM [95% CI]", "mean [95% CI]", "rank [95%]", "n_tasks", "n_runs"]], hide_index=True,
-                 key="lb_aggregate")
+    st.dataframe(df[["cell", "mean score [95% CI]", "IQM [95% CI]", "mean rank", "rank [CD]", "failed k/n", "n_tasks",
+                     "n_runs"]], hide_index=True, key="lb_aggregate")
     chart = alt.Chart(df).encode(y=alt.Y("cell:N", sort=list(df["cell"]), title=None))
-    bars = chart.mark_rule().encode(x=alt.X("iqm_ci_low:Q", title="IQM of normalised score (chance = 0, best = 1)"),
-                                    x2="iqm_ci_high:Q")
+    bars = chart.mark_rule().encode(x=alt.X("mean_ci_low:Q", title="mean score across settings (chance = 0, "
+                                                                   "solved = 1)"), x2="mean_ci_high:Q")
     dots = chart.mark_point(filled=True, size=70).encode(
-        x="iqm:Q", tooltip=["cell", "IQM [95% CI]", "rank [95%]", "n_tasks", "n_runs"])
+        x="mean:Q", tooltip=["cell", "mean score [95% CI]", "IQM [95% CI]", "rank [CD]", "failed k/n"])
     st.altair_chart((bars + dots).properties(height=max(120, 28 * len(df))), width="stretch")
-    st.caption(f"Normalised per setting (chance = 0, best observed cell mean = 1); IQM and mean with stratified "
-               f"bootstrap 95 % CIs and IQM rank intervals over {len(agg['settings'])} settings. "
+    first = agg["rows"][0]
+    st.caption(f"{SCORE_NOTE} Across tasks every score is clipped to [−1, 1], so each setting weighs at most 2 "
+               "units. No score depends on which cells are shown; only the ranks do. "
+               f"Over {len(agg['settings'])} settings, each weighing equally. Mean score: {first['mean_ci_method']}. "
+               f"IQM (interquartile mean of all runs' scores): {first['iqm_ci_method']}. **failed**: failed or "
+               "diverged runs of all the cell's runs. "
                + (f"Left out (missing some settings): {', '.join(agg['partial'])}. " if agg["partial"] else "")
-               + "Settings where no cell beats chance are skipped.")
+               + (f"Settings left out (not run by every cell): {', '.join(agg['left_out_settings'])}. "
+                  if agg.get("left_out_settings") else "")
+               + (f"Not scored (no anchors): {', '.join(agg['unscored_settings'])}." if agg.get("unscored_settings")
+                  else ""))
+    st.markdown("**rank [CD]** is the range of ranks a cell can hold given the Friedman test and the Nemenyi "
+                "critical difference (CD): from 1 + the number of cells whose mean rank is better by more than CD "
+                "to k − the number worse by more than CD. When the Friedman test does not reject, every cell "
+                "gets 1–k: no order is claimed.")
     if agg.get("friedman"):
         st.markdown(agg["friedman"]["text"])
+    cells = list(df["cell"])
+    if len(cells) >= 2 and agg.get("improvement"):
+        st.markdown("**Probability of improvement**: P(row cell scores above column cell)")
+        imp = agg["improvement"]
+        recs = [{"row": x, "column": y, "value": imp[x][y]["p"],
+                 "95% CI": "" if imp[x][y]["ci_low"] is None else f"[{imp[x][y]['ci_low']:.2f}, "
+                                                                 f"{imp[x][y]['ci_high']:.2f}]",
+                 "method": imp[x][y]["ci_method"]} for x in cells for y in cells if y != x]
+        st.altair_chart(_matrix_chart(pd.DataFrame(recs), cells, alt.Scale(scheme="redblue", domain=[0, 1]),
+                                      "P(row > column)"), width="stretch")
+        st.caption("On each setting, the share of all run pairs where the row cell's run scores above the column "
+                   "cell's (ties count ½), averaged over settings (rliable's probability of improvement); 95 % "
+                   f"intervals in the tooltips: {imp[cells[0]][cells[1]]['ci_method']}.")
+    if agg.get("profiles"):
+        st.markdown("**Performance profile**: share of runs scoring above each threshold")
+        prof = pd.DataFrame([{"cell": c, "score threshold τ": t, "share of runs above τ": v}
+                             for c in cells for t, v in zip(agg["taus"], agg["profiles"][c])])
+        st.altair_chart(alt.Chart(prof).mark_line().encode(
+            x=alt.X("score threshold τ:Q", scale=alt.Scale(domain=[-1, 1])),
+            y=alt.Y("share of runs above τ:Q", scale=alt.Scale(domain=[0, 1])), color=alt.Color("cell:N", sort=cells),
+            tooltip=list(prof.columns)).properties(height=260), width="stretch")
+        st.caption("For each score threshold τ (chance = 0, solved = 1, failures at −1), the share of the cell's "
+                   "runs scoring above τ, each setting weighing equally (rliable's performance profile). A curve "
+                   "above another is better at every threshold; failed runs never count as above.")
 
 
 # -- Task ----------------------------------------------------------------------------------------
@@ -339,12 +416,23 @@ def task_page() -> None:
     if len(settings) > 1:
         sid = st.selectbox("Setting", settings, format_func=lambda s: titles[s], key="task_setting")
     srow = frame.settings.loc[sid]
+    block = [r for r in board if r["setting_id"] == sid]
     arrow = "↑ higher is better" if srow["higher"] else "↓ lower is better"
     st.subheader(f"Per-seed results · {srow['title']}")
-    st.caption(f"Main metric **{srow['metric']}** ({arrow}); chance level {_fmt(srow['chance'])}. Dots are seeds "
-               "(crosses: failed or diverged runs, drawn at chance); the bar is the 95 % CI of the mean "
-               "(min–max when n < 5); the tick is the mean.")
-    seeds_chart(frame, sid, [r for r in board if r["setting_id"] == sid])
+    first = block[0] if block else {"scored": False, "scale": "linear", "solved": None, "chance": srow["chance"],
+                                    "score_note": None}
+    log = " on a log scale" if first["scale"] == "log" else ""
+    anchors = (f"chance {_fmt(first['chance'])} → score 0, solved {_fmt(first['solved'])} → score 1{log}. Dots "
+               "are seeds' scores (crosses: failed or diverged runs, at the floor −1); the bar is the 95 % "
+               "t-interval of the mean score (none when fewer than 5 runs count); the tick is the mean score. No "
+               "score depends on the other cells" if first["scored"] else
+               f"{first['score_note'] or 'not scored'}. Dots are seeds' values{log}; the bar is the 95 % t-interval "
+               "of their mean (none when fewer than 5 runs count); the tick is the mean")
+    st.caption(f"Main metric **{srow['metric']}** ({arrow}); {anchors}.")
+    seeds_chart(frame, sid, block)
+    if block:
+        st.dataframe(board_frame(block), hide_index=True, key="task_board")
+        st.caption(VERDICT_LEGEND)
 
     st.subheader("Learning curves")
     names = data.curve_names(ctx.store, task)
@@ -366,7 +454,7 @@ def task_page() -> None:
 
     st.subheader("Slices by task parameter")
     slice_view(frame, task, preset, settings, board)
-    with st.expander("Table"):
+    with st.expander("Table (every setting of this preset)"):
         st.dataframe(board_frame(board), hide_index=True)
 
 
@@ -380,34 +468,44 @@ def _task_header(task: str) -> None:
 
 
 def seeds_chart(frame: data.Frame, sid: int, block: list[dict[str, Any]]) -> None:
+    """Each seed's score per cell (the board's own scoring), with the board's mean and interval."""
+    from arena import stats
+
     rows = frame.setting_rows(sid)
-    srow = frame.settings.loc[sid]
-    chance = srow["chance"]
-    status = rows["status"].astype(str)
-    keep = status.isin(data.RESULT_STATUSES)
-    pts = pd.DataFrame({"cell": rows["cell"].astype(str), "seed": rows["seed"], "status": status,
-                        "value": rows["value"]})[keep]
-    failed = pts["status"] != "done"
-    if chance is not None:
-        pts.loc[failed | pts["value"].isna(), "value"] = chance
-    pts["kind"] = ["failure (at chance)" if f else "seed" for f in failed]
-    pts = pts.dropna(subset=["value"])
+    rows = rows[rows["status"].astype(str).isin(data.RESULT_STATUSES)].sort_values("seed")
+    if rows.empty or not block:
+        st.info("No finished runs in this setting.")
+        return
+    r0 = block[0]
+    anchors = stats.Anchors(bool(frame.settings.at[sid, "higher"]), r0["scale"], r0["chance"], r0["solved"])
+    pts = []
+    for cell, sub in rows.groupby(rows["cell"].astype(str), observed=True):
+        values = [None if pd.isna(v) else float(v) for v in sub["value"]]
+        statuses = list(sub["status"].astype(str))
+        sc = stats.score_runs(values, statuses, anchors)
+        for i, score in zip(sc["index"], sc["scores"]):
+            pts.append({"cell": cell, "seed": int(sub["seed"].iloc[i]), "status": statuses[i], "value": values[i],
+                        "score": score, "kind": "seed" if statuses[i] == "done" else "failed (score −1)"})
+    pts = pd.DataFrame(pts)
     order = [r["cell"] for r in block]
-    summ = pd.DataFrame([{"cell": r["cell"], "mean": r["mean"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-                          "n": r["n"], "rank": r["rank [95%]"], "tied": r["tied"]} for r in block if r["mean"] is not None])
+    summ = pd.DataFrame([{"cell": r["cell"], "score": r["score"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+                          "n": r["n"], "failed": f"{failures(r)}/{r['n']}", "verdict": verdict_text(r)}
+                         for r in block if r["score"] is not None and not r["all_failed"]])
     if pts.empty or summ.empty:
         st.info("No finished runs in this setting.")
         return
-    y = alt.Y("value:Q", title=str(srow["metric"]), scale=alt.Scale(zero=False))
+    title = ("score (chance = 0, solved = 1)" if r0["scored"]
+             else str(frame.settings.at[sid, "metric"]) + (" (log10)" if r0["scale"] == "log" else ""))
     dots = alt.Chart(pts).mark_point(opacity=0.55, size=30).encode(
-        x=alt.X("cell:N", sort=order, title=None), xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-2, 3])), y=y,
-        shape=alt.Shape("kind:N", scale=alt.Scale(domain=["seed", "failure (at chance)"], range=["circle", "cross"]),
+        x=alt.X("cell:N", sort=order, title=None), xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-2, 3])),
+        y=alt.Y("score:Q", title=title, scale=alt.Scale(zero=False)),
+        shape=alt.Shape("kind:N", scale=alt.Scale(domain=["seed", "failed (score −1)"], range=["circle", "cross"]),
                         title=None),
-        tooltip=["cell", "seed", "status", "value"]).transform_calculate(jitter="random()")
+        tooltip=["cell", "seed", "status", "value", "score"]).transform_calculate(jitter="random()")
     ci = alt.Chart(summ).mark_rule(strokeWidth=3, color="black").encode(
         x=alt.X("cell:N", sort=order), y="ci_low:Q", y2="ci_high:Q")
     mean = alt.Chart(summ).mark_tick(color="firebrick", thickness=3, size=24).encode(
-        x=alt.X("cell:N", sort=order), y="mean:Q", tooltip=["cell", "mean", "ci_low", "ci_high", "n", "rank", "tied"])
+        x=alt.X("cell:N", sort=order), y="score:Q", tooltip=list(summ.columns))
     st.altair_chart((dots + ci + mean).properties(height=320), width="stretch")
 
 
@@ -419,31 +517,38 @@ def slice_view(frame: data.Frame, task: str, preset: str, settings: list[int], b
         return
     key = st.selectbox("Parameter", list(varying), key="task_slice")
     params = _setting_params(frame)
+    block = [r for r in board if key in params.get(r["setting_id"], {}) and r["n"]]
+    scored = bool(block) and all(r["scored"] for r in block)  # else the metric's value, without an interval
     recs = []
-    for r in board:
-        p = params.get(r["setting_id"], {})
-        if key not in p or r["mean"] is None:
-            continue
+    for r in block:
+        p = params[r["setting_id"]]
         rest = ", ".join(f"{k}={p[k]}" for k in sorted(varying) if k != key)
-        recs.append({"cell": r["cell"], key: p[key], "mean": r["mean"], "ci_low": r["ci_low"],
-                     "ci_high": r["ci_high"], "n": r["n"], "other": rest or "—"})
+        y = None if r["all_failed"] else r["score"] if scored else r["value"]
+        recs.append({"cell": r["cell"], key: p[key], "y": y,
+                     "ci_low": r["ci_low"] if scored else None, "ci_high": r["ci_high"] if scored else None,
+                     "n": r["n"], "failed": f"{failures(r)}/{r['n']}", "other": rest or "—"})
     df = pd.DataFrame(recs)
-    if df.empty:
+    if df.empty or df["y"].isna().all():
         st.info("Nothing to slice.")
         return
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in df[key])
     if not numeric:
         df[key] = df[key].map(lambda v: json.dumps(v))
     metric = str(frame.settings.loc[settings[0], "metric"])
-    x = alt.X(f"{key}:{'Q' if numeric else 'O'}", title=key)
-    base = alt.Chart(df).encode(x=x, color="cell:N")
+    title = "mean score (chance = 0, solved = 1)" if scored else f"{metric} (over finished runs)"
+    base = alt.Chart(df).encode(x=alt.X(f"{key}:{'Q' if numeric else 'O'}", title=key), color="cell:N")
     enc = {"strokeDash": "other:N"} if df["other"].nunique() > 1 else {}
-    line = base.mark_line(point=True).encode(y=alt.Y("mean:Q", title=f"{metric} (mean over seeds)",
-                                                     scale=alt.Scale(zero=False)),
-                                             tooltip=["cell", key, "mean", "ci_low", "ci_high", "n", "other"], **enc)
-    err = base.mark_errorbar().encode(y=alt.Y("ci_low:Q", title=f"{metric} (mean over seeds)"), y2="ci_high:Q")
-    st.altair_chart(line + err, width="stretch")
-    st.caption(f"{metric} against `{key}` for each cell, with 95 % CIs (min–max when n < 5).")
+    line = base.mark_line(point=True).encode(y=alt.Y("y:Q", title=title, scale=alt.Scale(zero=False)),
+                                             tooltip=["cell", key, "y", "ci_low", "ci_high", "n", "failed", "other"],
+                                             **enc)
+    err = base.mark_errorbar().encode(y=alt.Y("ci_low:Q", title=title), y2="ci_high:Q")
+    st.altair_chart(line + err if scored else line, width="stretch")
+    st.caption(f"{title} against `{key}` for each cell" + (", with 95 % t-intervals (none when fewer than 5 runs "
+                                                           "count); failed runs score −1." if scored else
+                                                           ": some of these settings are not scored (their task "
+                                                           "declares no anchors), so the values are drawn, "
+                                                           "failed runs left out.")
+               + " A cell whose runs all failed on a setting has no point there.")
 
 
 # -- Compare -------------------------------------------------------------------------------------
@@ -477,29 +582,25 @@ def compare_page() -> None:
     st.subheader("Pairwise, on one setting")
     titles = {s: str(frame.settings.at[s, "title"]) for s in scope if s in set(rows["setting"])}
     sid = st.selectbox("Setting", list(titles), format_func=lambda s: titles[s], key="cmp_setting")
-    statistic = st.radio("Show", ["P(row better than column)", "Holm-corrected p (Wilcoxon)",
-                                  "Holm-corrected p (paired t-test)"], horizontal=True, key="cmp_stat")
+    statistic = st.radio("Show", ["P(row better than column)", "Row is (verdict)", "Holm-corrected p (paired t-test)",
+                                  "Holm-corrected p (Wilcoxon)"], horizontal=True, key="cmp_stat")
     srows = rows[rows["setting"] == sid]
     present = sorted(str(c) for c in srows["cell"].unique())
     pairs = data.pairwise(frame, srows, present) if len(present) >= 2 else []
     heatmap(pairs, present, statistic, stats.holm)
     st.markdown(
         "**Method.** Each pair of cells is compared on the seeds both ran (matched pairs: same data and "
-        "initialisation seed), with failures at the chance level, by `arena.stats.paired`: "
-        "**P(row better than column)** is the share of matched seeds where the row cell beats the column cell "
-        "(ties count ½), the metric's direction respected. The p-values are the two-sided Wilcoxon signed-rank "
-        "or paired t-test p-values, **Holm-corrected over all pairs in this matrix**. With 5 seeds the Wilcoxon "
+        f"initialisation seed), on the score scale, by `arena.stats.paired`. {SCORE_NOTE} "
+        "**P(row better than column)** is the share of matched seeds where the row cell scores above the column "
+        "cell (ties count ½). **Row is**: *better* or *worse* when the paired t-test, **Holm-corrected over all "
+        "pairs in this matrix**, rejects at 0.05 (in the direction of the mean score difference, written in the "
+        "tooltip), else *inconclusive*, which does not make the two equal. The p-values are the two-sided paired "
+        "t-test or Wilcoxon signed-rank p-values, Holm-corrected over the same pairs; with 5 seeds the Wilcoxon "
         "test cannot go below p = 0.0625. Same statistics as `arena compare A B`.")
 
     if len(sel) == 2:
         st.subheader(f"{sel[0]} vs {sel[1]} on every setting")
-        cmp = data.compare_pair(frame, rows, sel[0], sel[1])
-        if cmp:
-            df = pd.DataFrame(cmp)
-            st.dataframe(df[["task", "preset", "setting", "metric", "n", "mean_a", "mean_b", "p_ttest", "p_wilcoxon",
-                             "p_holm", "effect_size", "prob_improvement", "ci_low", "ci_high"]], hide_index=True)
-            st.caption("`p_holm`: Wilcoxon p-values Holm-corrected over the settings shown; `effect_size`: paired "
-                       "d_z (positive: A better); `prob_improvement`: P(A better than B) with its 95 % bootstrap CI.")
+        compare_table(data.compare_pair(frame, rows, sel[0], sel[1]), sel[0], sel[1])
 
     st.subheader("Critical difference diagram")
     with st.spinner("Ranking across settings…"):
@@ -507,18 +608,59 @@ def compare_page() -> None:
     cd_view(agg)
 
 
+def compare_table(cmp: list[dict[str, Any]], a: str, b: str) -> None:
+    """`arena compare A B` on every setting: values, the score difference and both verdicts in words."""
+    from arena.leaderboard import compare_display
+
+    if not cmp:
+        st.info(f"No setting where both {a} and {b} have runs.")
+        return
+
+    def side(value: float | None, failed: int, n: int) -> str:
+        return f"failed {n}/{n}" if n and failed == n else f"{_fmt(value, '.4g')} · failed {failed}/{n}"
+
+    df = pd.DataFrame([{**r, **compare_display(r), "A": side(r["value_a"], r["failed_a"], r["n_a"]),
+                        "B": side(r["value_b"], r["failed_b"], r["n_b"]),
+                        "P(A better) [95% CI]": _fmt(r["prob_improvement"], ".2f") + (
+                            "" if r["ci_low"] is None else f" [{r['ci_low']:.2f}, {r['ci_high']:.2f}]")} for r in cmp])
+    st.dataframe(df[["task", "preset", "setting", "metric", "n", "A", "B", "A - B [95% CI]", "A is", "p_holm",
+                     "equivalence", "p_tost_holm", "P(A better) [95% CI]"]], hide_index=True, key="cmp_table")
+    n = {**df["A is"].value_counts(), **df["equivalence"].value_counts()}
+    st.markdown(f"**In words.** Over the {len(df)} settings shown, {a} is *better* than {b} on "
+                f"{n.get('better', 0)}, *worse* on {n.get('worse', 0)} and *inconclusive* on "
+                f"{n.get('inconclusive', 0)}; *equivalent* (within ±{EQUIVALENCE_MARGIN:g} score) on "
+                f"{n.get('equivalent', 0)}, *different* on {n.get('different', 0)} and *not shown equivalent* on "
+                f"{n.get('not shown equivalent', 0)}.")
+    st.caption(f"A and B: the metric over finished runs (geometric mean for error metrics) and the failed runs. "
+               f"**A - B**: the mean score difference on matched seeds with its 95 % t-interval (the differences "
+               f"themselves when fewer than 5 seeds match; on the metric's own scale where a setting is not scored). "
+               f"{SCORE_NOTE} **A is**: better / worse when the paired "
+               f"t-test, Holm-corrected over the {len(df)} settings shown (the family: change the scope and it "
+               f"changes), rejects at 0.05, else inconclusive (`p_holm`). **equivalence**: two one-sided tests "
+               f"(TOST) with margin ±{EQUIVALENCE_MARGIN:g} score, Holm over the same settings (`p_tost_holm`): "
+               "equivalent, different (the t-test rejects), or not shown equivalent. P(A better): share of matched "
+               "seeds where A scores higher, with its percentile bootstrap interval (5 seeds or more).")
+
+
 def heatmap(pairs: list[dict[str, Any]], cells: list[str], statistic: str, holm: Callable[..., list[Any]]) -> None:
     if not pairs:
         st.info("Fewer than two of the chosen cells ran this setting.")
         return
-    use_p = statistic.startswith("Holm")
+    from arena.stats import decide
+
+    use_p, verdict = statistic.startswith("Holm"), statistic.startswith("Row is")
     raw_col = "p_wilcoxon" if "Wilcoxon" in statistic else "p_ttest"
-    adjusted = holm([p.get(raw_col) for p in pairs]) if use_p else [None] * len(pairs)
+    adjusted = holm([p.get(raw_col) for p in pairs]) if use_p or verdict else [None] * len(pairs)
     recs = []
     for p, adj in zip(pairs, adjusted):
         a, b = p["a"], p["b"]
         if use_p:
             recs += [{"row": a, "column": b, "value": adj, "n": p["n"]}, {"row": b, "column": a, "value": adj, "n": p["n"]}]
+        elif verdict:
+            d = p.get("mean_diff")
+            for row, col, diff in ((a, b, d), (b, a, None if d is None else -d)):
+                recs.append({"row": row, "column": col, "value": diff, "n": p["n"], "p (Holm)": adj,
+                             "verdict": decide(diff, adj, higher_is_better=p["scored"] or p["higher_is_better"])})
         else:
             pi = p.get("prob_improvement")
             lo, hi = p.get("ci_low"), p.get("ci_high")
@@ -527,22 +669,22 @@ def heatmap(pairs: list[dict[str, Any]], cells: list[str], statistic: str, holm:
             recs.append({"row": b, "column": a, "value": None if pi is None else 1 - pi, "n": p["n"],
                          "ci": "" if lo is None else f"[{1 - hi:.2f}, {1 - lo:.2f}]"})
     df = pd.DataFrame(recs)
-    df["label"] = [_fmt(v, ".2f" if not use_p else ".3g") for v in df["value"]]
-    scale = (alt.Scale(scheme="reds", reverse=True, domain=[0, 0.1]) if use_p
-             else alt.Scale(scheme="redblue", domain=[0, 1]))
-    title = f"Holm-corrected p ({'Wilcoxon' if 'Wilcoxon' in statistic else 't-test'})" if use_p else "P(row better)"
-    base = alt.Chart(df).encode(x=alt.X("column:N", sort=cells, title=None), y=alt.Y("row:N", sort=cells, title=None))
-    rect = base.mark_rect().encode(color=alt.Color("value:Q", scale=scale, title=title),
-                                   tooltip=[c for c in df.columns if c != "label"])
-    text = base.mark_text(fontSize=13).encode(text="label:N")
-    st.altair_chart((rect + text).properties(height=max(160, 45 * len(cells))), width="stretch")
+    if use_p:
+        scale, title = (alt.Scale(scheme="reds", reverse=True, domain=[0, 0.1]),
+                        f"Holm-corrected p ({'Wilcoxon' if 'Wilcoxon' in statistic else 't-test'})")
+    elif verdict:
+        scale, title = alt.Scale(scheme="redblue", domainMid=0), "row − column (mean score)"
+    else:
+        scale, title = alt.Scale(scheme="redblue", domain=[0, 1]), "P(row better)"
+    st.altair_chart(_matrix_chart(df, cells, scale, title, ".3g" if use_p else ".2f",
+                                  "verdict" if verdict else "label"), width="stretch")
 
 
 def cd_view(agg: dict[str, Any]) -> None:
     fn = agg.get("friedman")
     if not agg["rows"]:
         st.info("No ranking across settings: " + ("cells missing some settings: " + ", ".join(agg["partial"])
-                                                  if agg["partial"] else "no setting where a cell beats chance") + ".")
+                                                  if agg["partial"] else "no setting in scope can be scored") + ".")
         return
     if not fn:
         st.info("A critical difference diagram needs at least 3 cells with results on at least 2 settings "
@@ -574,7 +716,8 @@ def cd_view(agg: dict[str, Any]) -> None:
     layers += alt.Chart(cd).mark_text(dy=-8, color="firebrick").encode(x="from:Q", y="y:Q", text="label:N")
     st.altair_chart(layers.properties(height=220), width="stretch")
     st.caption("Cells joined by a blue bar are not significantly different (Nemenyi, after the Friedman test "
-               "rejected); the red bar is the critical difference. Ranks are of the normalised scores per setting.")
+               "rejected); the red bar is the critical difference. Ranks are of the mean scores per setting "
+               "(chance = 0, solved = 1, failures at −1).")
 
 
 # -- Throughput ----------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def display(r: dict[str, Any]) -> dict[str, str]:
             "IQM [95% CI]": f"{r['iqm']:.3f}{ci(r['iqm_ci_low'], r['iqm_ci_high'])}",
             "mean rank": "" if r["mean_rank"] is None else f"{r['mean_rank']:.2f}",
             "rank [CD]": f"{r['rank_low']}–{r['rank_high']}",
-            "failed": f"{r['failed']}/{r['n_scores']}"}
+            "failed k/n": f"{r['failed']}/{r['n_scores']}"}
 
 
 def improvement_matrix(result: dict[str, Any]) -> list[dict[str, str]]:
@@ -131,7 +131,7 @@ def aggregate_text(store: Store, task: str | None, fmt: str) -> tuple[str, bool]
     if fmt == "csv":
         return render(agg["rows"], ["cell", "mean", "mean_ci_low", "mean_ci_high", "iqm", "iqm_ci_low", "iqm_ci_high",
                                     "mean_rank", "rank_low", "rank_high", "n_tasks", "n_runs", "failed"], fmt), True
-    cols = ["cell", "mean score [95% CI]", "IQM [95% CI]", "mean rank", "rank [CD]", "failed", "n_tasks", "n_runs"]
+    cols = ["cell", "mean score [95% CI]", "IQM [95% CI]", "mean rank", "rank [CD]", "failed k/n", "n_tasks", "n_runs"]
     lines = [render(agg["rows"], cols, fmt), ""]
     lines.append(f"{len(agg['settings'])} settings: {', '.join(agg['settings'])}")
     if agg["partial"]:

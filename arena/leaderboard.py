@@ -25,12 +25,12 @@ EQUIVALENCE_MARGIN = 0.05
 
 LEGEND = ("★ leader, shown better than chance · leader: best mean score, not shown better than chance · "
           "worse: shown worse than the leader (paired t-test, Holm over the setting's cells) · "
-          "inconclusive: not shown worse, which is not the same as tied · failed: every run failed · failed k/n: "
+          "inconclusive: not shown worse, which does not make it equal · failed: every run failed · failed k/n: "
           "runs that failed or diverged, scored at the floor (-1). Score: chance = 0, solved = 1 (log scale for errors).")
 
 MATRIX_LEGEND = ("Each entry: the cell's test value over its finished runs (geometric mean for error metrics). "
                  "★ leader, shown better than chance · L leader, not shown better than chance · "
-                 "? inconclusive against the leader (not shown worse, which is not the same as tied) · "
+                 "? inconclusive against the leader (not shown worse, which does not make it equal) · "
                  "no mark: shown worse than the leader (paired t-test, Holm over the setting's cells) · "
                  "†k: k runs failed or diverged (scored at the floor) · failed k/k: every run failed or diverged · "
                  "(n=k): fewer than 5 runs, no interval.")
@@ -78,8 +78,8 @@ def plugin_anchors(task: str, params_json: str, metric: str) -> tuple[str, float
     try:
         inst = entry.load()(**json.loads(params_json))
         chance, solved = inst.chance().get(metric), inst.solved().get(metric)
-    except Exception:  # noqa: BLE001 - a plugin that cannot say leaves its runs unnormalised
-        return scale, None, None
+    except Exception:  # noqa: BLE001 - parameters this version no longer takes: the metric's own level
+        return scale, None, entry.info.metric(metric).solved
     return scale, None if chance is None else float(chance), None if solved is None else float(solved)
 
 

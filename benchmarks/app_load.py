@@ -7,7 +7,7 @@ as a visitor would see it (default filters: every non-smoke preset, i.e. 50 sett
 runs; the cross-task aggregate of that many runs waits for a click until it is cached):
 
 - ``cold``: the first render ever: the store is read and every setting's statistics computed
-  (arena's task_board, bootstrap CIs and rank intervals) and cached;
+  (arena's task_board: scores on the tasks' anchors, t-intervals, verdicts) and cached;
 - ``hot``: a new visitor on the same server, store unchanged (everything from memory);
 - ``restart``: a restarted server with the result cache on disk (the store is read again);
 - ``after_new_run``: one run was added since (the store is read again, one setting recomputed).

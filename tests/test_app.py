@@ -55,6 +55,50 @@ def charts(at: AppTest) -> list[dict[str, Any]]:
     return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
 
+def everything(at: AppTest) -> str:
+    """Every word a page shows: texts, tables and chart specs."""
+    tables = [str(t.value.to_dict()) for t in list(at.table) + list(at.dataframe)]
+    return "\n".join([texts(at), *tables, json.dumps(charts(at), ensure_ascii=False)])
+
+
+def assert_no_tie_wording(at: AppTest) -> None:
+    """"Inconclusive" is never "tied": no equivalence is claimed where none was shown."""
+    shown = everything(at)
+    assert "tied" not in shown.lower() and "tied_with_leader" not in shown and " = ★" not in shown
+
+
+def assert_failed_cells_show_no_number(board: list[dict[str, Any]], at: AppTest) -> None:
+    """A cell whose runs all failed reads "failed n/n" in the matrix, never a value or a score."""
+    from arena.app.views import column_title
+
+    m = matrix(at)
+    for r in (r for r in board if r["all_failed"] and r["cell"] in m.index and column_title(r) in m.columns):
+        assert m.at[r["cell"], column_title(r)] == f"failed {r['n']}/{r['n']}"
+
+
+def table_with(at: AppTest, column: str) -> Any:
+    """The first table (static or grid) of the page with this column."""
+    found = [t.value for t in list(at.dataframe) + list(at.table) if column in t.value.columns]
+    assert found, f"no table with a {column!r} column"
+    return found[0]
+
+
+def profile_chart(at: AppTest) -> Any:
+    """The data of the across-tasks performance profile (one line per cell over score thresholds)."""
+    import pyarrow as pa
+
+    def spec(c: Any) -> str:
+        return json.dumps(json.loads(c.proto.spec), ensure_ascii=False)
+
+    found = [c for c in at.get("vega_lite_chart") if "score threshold τ" in spec(c)]
+    assert found, "the performance profile is missing"
+    assert '"line"' in spec(found[0]) and "share of runs above τ" in spec(found[0])
+    df = pa.ipc.open_stream(found[0].proto.datasets[0].data.data).read_pandas()
+    assert df["score threshold τ"].min() == -1 and df["score threshold τ"].max() == 1
+    assert df["share of runs above τ"].between(0, 1).all()
+    return df
+
+
 @pytest.fixture(autouse=True)
 def _app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ARENA_APP_CACHE_DIR", str(tmp_path / "app-cache"))
@@ -94,6 +138,14 @@ def failed_only(tmp_path_factory: pytest.TempPathFactory) -> str:
                          "cell.mode=bogus"])
 
 
+def _scoreable(url: str) -> None:
+    """Drop synthetic's ``seed_data`` parameter, which no task accepts: copy's and ag-news' settings
+    are then scored on their plugins' anchors. The other synthetic tasks sweep parameters their
+    plugins do not have, so their settings stay unscored, as a store of an unknown plugin's would."""
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as c:
+        c.execute("update runs set params = json_remove(params, '$.seed_data')")
+
+
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> str:
     """9 cells × 100 settings × 3 seeds written straight into the schema (no training)."""
@@ -101,6 +153,18 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> str:
 
     url = f"sqlite:///{tmp_path_factory.mktemp('synthetic') / 'arena.db'}"
     build_store(url, 2700, n_cells=9, curves_every=7)
+    _scoreable(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """3 cells × copy and ag-news (20 settings, all scored) × 10 seeds: enough for every interval."""
+    from arena.app.synthetic import build_store
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('scored') / 'arena.db'}"
+    build_store(url, 600, n_cells=3, curves_every=0, tasks=["copy", "ag-news"])
+    _scoreable(url)
     return url
 
 
@@ -150,21 +214,34 @@ def test_leaderboard_page(filled: str, monkeypatch: pytest.MonkeyPatch, arena: A
     assert sorted(m.index) == ["gru", "lstm"]
     assert any("token_acc ↑" in c for c in m.columns) and any("mse ↓" in c for c in m.columns)
     cells = " ".join(str(v) for v in m.to_numpy().ravel())
-    assert "★" in cells and "n=3" in cells
-    assert "tied with the leader" in texts(at)
+    assert "score " in cells and "failed 0/3" in cells and "(values " in cells  # 3 seeds: no interval
+    assert "leader" in cells and any(v in cells for v in ("worse", "inconclusive"))
+    shown = texts(at)
+    assert "inconclusive: not shown worse than the leader" in shown and "chance = 0" in shown
+    assert_no_tie_wording(at)
     assert at.get("download_button"), "CSV download"
     # The numbers are arena's own: the same as `arena leaderboard --format json`.
     cli = {(r["task"], r["cell"]): r for r in arena.json("leaderboard", "--format", "json", "--db", filled)}
     from arena.app import data
+    from arena.app.views import entry_text
 
     store = data.open_readonly(filled)
     board = data.board(data.load_frame(store), data.load_frame(store).runs)
     assert len(board) == len(cli) == 4
     for r in board:
         c = cli[(r["task"], r["cell"])]
-        for k in ("mean", "std", "ci_low", "ci_high", "n", "rank", "rank_low", "rank_high", "leader",
-                  "tied_with_leader", "failed", "diverged"):
+        for k in ("value", "score", "score_std", "ci_low", "ci_high", "n", "n_done", "rank", "leader", "star",
+                  "verdict", "failed", "diverged", "all_failed", "scored", "p_vs_leader", "solved", "scale"):
             assert r[k] == pytest.approx(c[k]) if isinstance(c[k], float) else r[k] == c[k], k
+        assert r["scored"] and entry_text(r) in cells
+        assert ("★" in entry_text(r)) == (r["leader"] and r["star"])
+    # Across tasks: mean, IQM, ranks with the rank interval, P(X > Y), the performance profile.
+    assert "clipped to [−1, 1]" in shown and "No score depends on which cells are shown" in shown
+    assert "rank [CD]" in shown and "Probability of improvement" in shown
+    agg = table_with(at, "rank [CD]")
+    assert list(agg.columns[:6]) == ["cell", "mean score [95% CI]", "IQM [95% CI]", "mean rank", "rank [CD]", "failed k/n"]
+    assert set(agg["rank [CD]"]) == {"1–2"}  # two cells: no Friedman test, no order claimed
+    assert set(profile_chart(at)["cell"]) == {"gru", "lstm"}
     # Filters: one task, and a plugin that registered no stored cell.
     at.multiselect(key="lb_tasks").set_value(["copy"]).run()
     assert not at.exception
@@ -186,7 +263,10 @@ def test_leaderboard_csv_matches_the_board(filled: str, monkeypatch: pytest.Monk
     df = pd.read_csv(StringIO(views.csv_text(board)))
     assert list(df.columns[:5]) == ["task", "preset", "setting", "cell", "metric"]
     assert sorted(df["cell"]) == ["gru", "gru", "lstm", "lstm"]
-    assert df["mean"].tolist() == pytest.approx([r["mean"] for r in board])
+    assert df["value"].tolist() == pytest.approx([r["value"] for r in board])
+    assert df["score"].tolist() == pytest.approx([r["score"] for r in board])
+    assert df["failed"].tolist() == [r["failed"] for r in board] and "verdict" in df.columns
+    assert not any("tied" in c for c in df.columns)
 
 
 def test_task_page(filled: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -195,12 +275,15 @@ def test_task_page(filled: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert at.sidebar.selectbox(key="task_task").value == "adding"
     specs = charts(at)
     assert len(specs) >= 2  # per-seed dots with CIs, learning curves
-    seeds = json.dumps(specs[0])
-    assert "gru" in seeds and "lstm" in seeds and "ci_low" in seeds
+    seeds = json.dumps(specs[0], ensure_ascii=False)
+    assert "ci_low" in seeds and "score (chance = 0, solved = 1)" in seeds
+    assert "solved 0.01 → score 1 on a log scale" in texts(at)  # adding: MSE, an error metric
+    assert set(table_with(at, "score [95% CI]")["cell"]) == {"gru", "lstm"}
     assert at.selectbox(key="task_curve").value == "val_mse"
     at.sidebar.selectbox(key="task_task").set_value("copy").run()
     assert not at.exception and at.selectbox(key="task_curve").value == "val_token_acc"
     assert "token_acc" in texts(at)
+    assert_no_tie_wording(at)
 
 
 def test_task_page_slices_by_parameter(synthetic: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -210,8 +293,13 @@ def test_task_page_slices_by_parameter(synthetic: str, monkeypatch: pytest.Monke
     assert not at.exception
     assert at.selectbox(key="task_slice").value == "distractors"
     assert any("distractors" in json.dumps(s) for s in charts(at))
+    # The plugin has no "distractors" parameter: the stored chance and the metric's own solved level score it.
+    assert "not scored" not in texts(at)
     at.selectbox(key="task_setting").select_index(3).run()
     assert not at.exception
+    at.sidebar.selectbox(key="task_task").set_value("copy").run()  # scored: the slice is on the score scale
+    assert not at.exception and any("mean score (chance = 0, solved = 1)" in json.dumps(s, ensure_ascii=False)
+                                    for s in charts(at))
 
 
 def test_compare_page(filled: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,6 +309,17 @@ def test_compare_page(filled: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Holm-corrected over all pairs" in texts(at)
     assert charts(at), "the pairwise heatmap"
     assert "gru vs lstm on every setting" in texts(at)
+    table = table_with(at, "A is")
+    assert {"A", "B", "A - B [95% CI]", "A is", "equivalence", "p_holm"} <= set(table.columns)
+    assert set(table["A is"]) <= {"better", "worse", "inconclusive"} and len(table) == 2
+    assert set(table["equivalence"]) <= {"equivalent", "not shown equivalent", "different"}
+    assert all("(values " in d for d in table["A - B [95% CI]"])  # 3 seeds: the differences, no interval
+    assert all("failed 0/3" in v for v in list(table["A"]) + list(table["B"]))
+    shown = texts(at)
+    assert "Holm-corrected over the 2 settings shown" in shown and "Over the 2 settings shown, gru is" in shown
+    assert_no_tie_wording(at)
+    at.radio(key="cmp_stat").set_value("Row is (verdict)").run()
+    assert not at.exception and "row − column (mean score)" in json.dumps(charts(at)[0], ensure_ascii=False)
     at.radio(key="cmp_stat").set_value("Holm-corrected p (Wilcoxon)").run()
     assert not at.exception
     assert "Holm-corrected p" in json.dumps(charts(at)[0])
@@ -237,6 +336,30 @@ def test_compare_page_draws_a_critical_difference_diagram(synthetic: str, monkey
     assert "Friedman test over" in text and "so the cells differ" in text
     assert "the red bar is the critical difference" in text  # the caption under the drawn diagram
     assert len(charts(at)) == 2  # heatmap and CD diagram
+
+
+def test_across_tasks_states_every_interval(scored: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARENA_APP_DB", scored)
+    at = page("leaderboard")
+    shown = texts(at)
+    entries = " ".join(str(v) for v in matrix(at).to_numpy().ravel())
+    assert "score " in entries and "] · failed " in entries and "(values " not in entries  # 10 seeds: intervals
+    agg = table_with(at, "rank [CD]")
+    assert len(agg) == 3 and all("[" in v for v in list(agg["mean score [95% CI]"]) + list(agg["IQM [95% CI]"]))
+    assert "Mean score: t, Welch–Satterthwaite" in shown
+    assert "stratified percentile bootstrap over runs within tasks (n_boot=2000)" in shown  # the resamples stated
+    assert "Friedman test over 10 blocks × 3 cells" in shown and "rank [CD]** is the range of ranks" in shown
+    assert "stratified percentile bootstrap (n_boot=2000)" in shown  # P(row > column)
+    assert any("P(row > column)" in c.proto.spec for c in at.get("vega_lite_chart"))
+    prof = profile_chart(at)
+    assert set(prof["cell"]) == set(agg["cell"]) and len(prof) == 41 * 3
+    assert_no_tie_wording(at)
+    # The task page: every cell with its interval bar (10 seeds).
+    at = page("task")
+    at.sidebar.selectbox(key="task_task").set_value("ag-news").run()
+    assert not at.exception and "chance 0.25 → score 0, solved 1 → score 1" in texts(at)
+    board = table_with(at, "score [95% CI]")
+    assert all(v.count("[") == 1 for v in board["score [95% CI]"])
 
 
 def test_throughput_page(filled: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -301,6 +424,14 @@ def test_every_page_on_a_store_of_failed_runs(failed_only: str, monkeypatch: pyt
         page(name)
     at = page("leaderboard")
     assert "failed or diverged" in texts(at) and at.warning
+    assert matrix(at).to_numpy().ravel().tolist() == ["failed 2/2"]  # failed, not a number
+    from arena.app import data
+
+    frame = data.load_frame(data.open_readonly(failed_only))
+    board = data.board(frame, frame.runs)
+    assert [(r["all_failed"], r["leader"], r["verdict"]) for r in board] == [(True, False, "failed")]
+    assert_failed_cells_show_no_number(board, at)
+    assert_no_tie_wording(at)
     at = page("runs")
     assert at.error and "Traceback" in texts(at)
     at = page("compare")
@@ -369,11 +500,11 @@ def test_the_app_sees_new_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
                                         "--set", "epochs=1"])
     monkeypatch.setenv("ARENA_APP_DB", url)
     at = page("leaderboard")
-    assert "n=1" in " ".join(map(str, matrix(at).to_numpy().ravel()))
+    assert "failed 0/1" in " ".join(map(str, matrix(at).to_numpy().ravel()))
     _build(tmp_path / "grow.db", ["run", "-m", "gru", "-t", "copy", "--preset", "smoke", "--seeds", "1",
                                   "--set", "epochs=1"])
     at.run()
-    assert "n=2" in " ".join(map(str, matrix(at).to_numpy().ravel()))
+    assert "failed 0/2" in " ".join(map(str, matrix(at).to_numpy().ravel()))
 
 
 def test_fast_path_equals_arena_leaderboard(synthetic: str) -> None:
@@ -437,9 +568,11 @@ def test_browser_shows_the_leaderboard(filled: str, tmp_path: Path) -> None:
         wait_http(f"http://localhost:{port}/_stcore/health", timeout=90)
         with Browser(1400, 1000) as b:
             b.get(f"http://localhost:{port}/")
-            text = b.wait_for_text("Leaderboard", "Cells × tasks", "gru", "lstm", "Across tasks", timeout=120)
+            text = b.wait_for_text("Leaderboard", "Cells × tasks", "gru", "lstm", "Across tasks",
+                                   "Performance profile", timeout=120)
             assert "copy · smoke (token_acc ↑)" in text and "adding · smoke (mse ↓)" in text
-            assert "★" in text
+            assert "failed 0/3" in text and "leader" in text and "rank [CD]" in text
+            assert "tied" not in text.lower()
             shot = b.screenshot(tmp_path / "leaderboard.png")
             data = shot.read_bytes()
             assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
