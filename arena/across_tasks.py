@@ -22,12 +22,17 @@ def setting_column(s: Any) -> str:
     return f"{s.task}[{s.preset}]" + (f"{{{s.label}}}" if s.label else "")
 
 
-def score_table(store: Store, task: str | None = None) -> dict[str, Any]:
-    """cell → setting → its runs' cross-task scores; settings that cannot be normalised listed apart."""
+def score_table(store: Store, task: str | None = None, track: str | None = None) -> dict[str, Any]:
+    """cell → setting → its runs' cross-task scores on one track (default: the first stored);
+    settings that cannot be normalised listed apart."""
+    from arena.leaderboard import tracks
+    from arena.tracks import pick
+
+    track = pick(tracks(store, task), track)
     per_cell: dict[str, dict[str, list[float]]] = {}
     failures: dict[str, int] = {}
     columns, unscored = [], []
-    for s in load_settings(store, task):
+    for s in load_settings(store, task, track=track):
         col = setting_column(s)
         if s.anchors.problem:
             unscored.append(f"{col} ({s.anchors.problem})")
@@ -38,7 +43,7 @@ def score_table(store: Store, task: str | None = None) -> dict[str, Any]:
             if sc["n"]:
                 per_cell.setdefault(cell, {})[col] = [float(v) for v in stats.cross_task(sc["scores"])]
                 failures[cell] = failures.get(cell, 0) + sc["n_failed"] + sc["n_diverged"]
-    return {"per_cell": per_cell, "columns": columns, "unscored": unscored, "failures": failures}
+    return {"per_cell": per_cell, "columns": columns, "unscored": unscored, "failures": failures, "track": track}
 
 
 def complete_block(per_cell: dict[str, dict[str, list[float]]], columns: list[str]) -> tuple[list[str], list[str], list[str]]:
@@ -51,17 +56,18 @@ def complete_block(per_cell: dict[str, dict[str, list[float]]], columns: list[st
     return full, list(columns), []
 
 
-def aggregate_board(store: Store, task: str | None = None, n_boot: int = BOARD_BOOT) -> dict[str, Any]:
+def aggregate_board(store: Store, task: str | None = None, n_boot: int = BOARD_BOOT,
+                    track: str | None = None) -> dict[str, Any]:
     """Rows (best mean score first) with mean [t CI], IQM [bootstrap CI], mean rank and the rank
     interval Friedman/Nemenyi supports; the Friedman result; P(row cell > column cell); each
     cell's performance profile (share of runs above each score in ``taus``, tasks weighing equally)."""
-    table = score_table(store, task)
+    table = score_table(store, task, track)
     per_cell, columns = table["per_cell"], table["columns"]
     cells, columns, left_out = complete_block(per_cell, columns)
     partial = sorted(set(per_cell) - set(cells))
     out: dict[str, Any] = {"rows": [], "settings": columns, "partial": partial, "left_out_settings": left_out,
                            "unscored_settings": table["unscored"], "friedman": None, "improvement": {},
-                           "n_boot": n_boot, "profiles": {}, "taus": PROFILE_TAUS}
+                           "n_boot": n_boot, "profiles": {}, "taus": PROFILE_TAUS, "track": table["track"]}
     if not columns or not cells:
         return out
     mats = {}
@@ -116,13 +122,13 @@ def improvement_matrix(result: dict[str, Any]) -> list[dict[str, str]]:
     return [{"P(row > column)": x, **{y: "" if x == y else f"{imp[x][y]['p']:.2f}" for y in cells}} for x in cells]
 
 
-def aggregate_text(store: Store, task: str | None, fmt: str) -> tuple[str, bool]:
+def aggregate_text(store: Store, task: str | None, fmt: str, track: str | None = None) -> tuple[str, bool]:
     """What `arena leaderboard --aggregate` prints in ``fmt``, and whether there was anything."""
     import json
 
     from arena.tables import render
 
-    agg = aggregate_board(store, task=task)
+    agg = aggregate_board(store, task=task, track=track)
     if fmt == "json":
         return json.dumps(agg, indent=2, default=str, ensure_ascii=False), True
     if not agg["rows"]:
@@ -132,7 +138,7 @@ def aggregate_text(store: Store, task: str | None, fmt: str) -> tuple[str, bool]
         return render(agg["rows"], ["cell", "mean", "mean_ci_low", "mean_ci_high", "iqm", "iqm_ci_low", "iqm_ci_high",
                                     "mean_rank", "rank_low", "rank_high", "n_tasks", "n_runs", "failed"], fmt), True
     cols = ["cell", "mean score [95% CI]", "IQM [95% CI]", "mean rank", "rank [CD]", "failed k/n", "n_tasks", "n_runs"]
-    lines = [render(agg["rows"], cols, fmt), ""]
+    lines = [f"Track: {agg['track']} (one track at a time; --track picks another)", render(agg["rows"], cols, fmt), ""]
     lines.append(f"{len(agg['settings'])} settings: {', '.join(agg['settings'])}")
     if agg["partial"]:
         lines.append(f"Left out (results missing on some settings): {', '.join(agg['partial'])}")

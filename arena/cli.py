@@ -98,6 +98,11 @@ def cli() -> None:
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a training field (lr=0.01), task parameter (task.length=20) or cell option "
                    "(cell.persistence_init=3). Repeatable.")
+@click.option("--budget", default=None, help="Size every model to this many parameters, embedding left out "
+                                             "(20000 or 20k; the width is solved per cell). Same as --set budget=N.")
+@click.option("--layers", default=None, type=click.IntRange(1), help="Stack the cell: layers (--set layers=N).")
+@click.option("--block", default=None, type=click.Choice(["none", "residual", "residual-mlp"]),
+              help="Wrap each layer: residual or residual-mlp (pre-norm; see docs/tracks.md).")
 @click.option("--force", is_flag=True, help="Train again even if the run is stored.")
 @click.option("--retry-failed", is_flag=True, help="Train again the runs stored as failed.")
 @click.option("--dry-run", is_flag=True, help="Show the plan and what would be trained; train nothing.")
@@ -114,8 +119,9 @@ def cli() -> None:
               help="Any other executor option (e.g. address=ray://head:10001, num_cpus=2).")
 @db_option
 def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str | None, device: str,
-        sets: tuple[str, ...], force: bool, retry_failed: bool, dry_run: bool, executor: str, workers: int,
-        threads: int | None, slurm_opts: tuple[str, ...], executor_opts: tuple[str, ...], db: str | None) -> None:
+        sets: tuple[str, ...], budget: str | None, layers: int | None, block: str | None, force: bool,
+        retry_failed: bool, dry_run: bool, executor: str, workers: int, threads: int | None,
+        slurm_opts: tuple[str, ...], executor_opts: tuple[str, ...], db: str | None) -> None:
     """Train cells on tasks for several seeds; skip runs already stored.
 
     Every run is committed the moment it ends. Ctrl-C keeps all finished runs and marks the
@@ -125,6 +131,7 @@ def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str
     from arena.runner import make_executor, select_runs
 
     host = _host()
+    sets += tuple(f"{k}={v}" for k, v in (("budget", budget), ("layers", layers), ("block", block)) if v is not None)
     specs = plan_runs(host.cells, host.tasks, split_names(models), split_names(tasks), parse_seeds(seeds),
                       preset, parse_overrides(sets))
     ex_options = _key_values(slurm_opts + executor_opts)
@@ -148,6 +155,10 @@ def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str
     try:  # Ctrl-C from here on (data, plan line, training, results table) keeps every finished run
         if todo and not dry_run:
             _prepare_data(host, todo)
+        if any(s.train.get("budget") for s in todo):
+            from arena.budget import check_plan
+
+            check_plan(host, todo)  # a cell that cannot reach its budget is refused before anything trains
         click.echo(f"{len(specs)} runs planned: {len(report.skipped)} already stored, "
                    f"{len(report.busy)} running elsewhere, {len(todo)} to train  [{store.url}]", err=True)
         if dry_run:
@@ -222,8 +233,8 @@ def _train(host: Any, store: Any, todo: list[Any], report: Any, device: str, exe
             raise ArenaError(f"executor {executor!r}: {exc}") from None
 
 
-BOARD_COLUMNS = ["task", "preset", "setting", "cell", "metric", "result", "score [95% CI]", "n", "failed k/n", "rank",
-                 "vs leader"]
+BOARD_COLUMNS = ["track", "task", "preset", "setting", "cell", "metric", "result", "score [95% CI]", "n", "failed k/n",
+                 "rank", "vs leader", "size"]
 
 
 def _print_results(store: Any, specs: list[Any]) -> None:
@@ -377,8 +388,10 @@ def sys_info(device: str) -> None:
                                                "Friedman/Nemenyi and the rank intervals they support, P(X > Y).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown", "latex"]), default="table",
               show_default=True)
+@click.option("--track", default=None, help="Only this track: matched, bare, or 'matched 2×residual-mlp' (see "
+                                          "`arena leaderboard`; default: every track, the aggregate the first).")
 @db_option
-def leaderboard(task: str | None, aggregate: bool, fmt: str, db: str | None) -> None:
+def leaderboard(task: str | None, aggregate: bool, fmt: str, track: str | None, db: str | None) -> None:
     """Each setting's cells: value, score with its 95% CI, failures, rank and verdict.
 
     Scores put chance at 0 and the task's solved level at 1 (log scale for error metrics);
@@ -397,17 +410,23 @@ def leaderboard(task: str | None, aggregate: bool, fmt: str, db: str | None) -> 
 
         known = sorted(set(_host().tasks.names()) | {r["task"] for r in store.runs()})
         raise ArenaError(f"unknown task {task!r}: neither installed nor in {store.url}." + suggest(task, known))
+    if track is not None:
+        from arena.leaderboard import tracks
+        from arena.tracks import pick
+
+        pick(tracks(store, task), track)
     if aggregate:
-        text, ok = aggregate_text(store, task, fmt)
+        text, ok = aggregate_text(store, task, fmt, track)
         click.echo(text, err=not ok)
         return
-    rows = task_board(store, task=task)
+    rows = task_board(store, task=task, track=track)
     if not rows:
         click.echo(f"No runs{' for task ' + repr(task) if task else ''} in {store.url}.", err=True)
         return
     cols = BOARD_COLUMNS
     if fmt in ("json", "csv"):
-        cols = ["task", "preset", "setting", "cell", "metric", "scale", "value", "value_kind", "n", "n_done", "failed",
+        cols = ["track", "task", "preset", "setting", "cell", "body_params", "width", "state_size", "metric", "scale",
+                "value", "value_kind", "n", "n_done", "failed",
                 "diverged", "failure_rate", "all_failed", "scored", "score_note", "score", "score_std", "ci_low", "ci_high", "ci_method", "score_values",
                 "rank", "leader", "star", "verdict", "p_vs_leader", "p_vs_leader_raw", "test", "p_vs_chance",
                 "chance", "solved", "params", "cell_options"]
@@ -422,8 +441,10 @@ def leaderboard(task: str | None, aggregate: bool, fmt: str, db: str | None) -> 
 @click.option("--task", "-t", default=None, help="Only this task (default: every task both cells ran).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
               show_default=True)
+@click.option("--track", default=None, help="Only this track: matched, bare, or 'matched 2×residual-mlp' (see "
+                                          "`arena leaderboard`; default: every track, the aggregate the first).")
 @db_option
-def compare(a: str, b: str, task: str | None, fmt: str, db: str | None) -> None:
+def compare(a: str, b: str, task: str | None, fmt: str, track: str | None, db: str | None) -> None:
     """Cell A against cell B on matched seeds, per task setting, in words.
 
     On the score scale (chance 0, solved 1; failures at -1): the mean difference A - B with
@@ -438,7 +459,7 @@ def compare(a: str, b: str, task: str | None, fmt: str, db: str | None) -> None:
     if a == b:
         raise ArenaError(f"cannot compare {a!r} with itself: name two different cells")
     store = _open(db)
-    rows = compare_cells(store, a, b, task=task)
+    rows = compare_cells(store, a, b, task=task, track=track)
     if not rows:
         stored = sorted({r["cell"] for r in store.runs(task=task)})
         missing = [c for c in (a, b) if c not in stored]
@@ -452,7 +473,7 @@ def compare(a: str, b: str, task: str | None, fmt: str, db: str | None) -> None:
         return
     for r in rows:
         r.update(compare_display(r))
-    click.echo(render(rows, ["task", "preset", "setting", "metric", "n", "A", "B", "A - B [95% CI]", "p_holm", "A is",
+    click.echo(render(rows, ["track", "task", "preset", "setting", "metric", "n", "A", "B", "A - B [95% CI]", "p_holm", "A is",
                              "p_tost_holm", "equivalence"], fmt))
 
 
@@ -461,8 +482,10 @@ def compare(a: str, b: str, task: str | None, fmt: str, db: str | None) -> None:
               help="json and csv: one record per run; markdown: the leaderboard as one setting x cell table.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to this file instead of stdout.")
+@click.option("--track", default=None, help="markdown: the track to tabulate (default: the first stored, matched "
+                                          "before bare).")
 @db_option
-def export(fmt: str, output: str | None, db: str | None) -> None:
+def export(fmt: str, output: str | None, track: str | None, db: str | None) -> None:
     """Every stored run (config, status, final test metrics, environment, timing).
 
     ``--format markdown`` writes the leaderboard instead, one row per task setting and one column
@@ -475,7 +498,12 @@ def export(fmt: str, output: str | None, db: str | None) -> None:
     if fmt == "markdown":
         from arena.leaderboard import MATRIX_LEGEND, board_matrix, task_board
 
-        columns, table = board_matrix(task_board(_open(db)))
+        from arena.leaderboard import tracks
+        from arena.tracks import pick
+
+        store = _open(db)
+        chosen = pick(tracks(store), track)
+        columns, table = board_matrix(task_board(store, track=chosen))
         text = render(table, columns, "markdown") + "\n\n" + MATRIX_LEGEND if table else "No runs."
     elif fmt == "json":
         text = json.dumps(export_runs(_open(db)), indent=2, default=str, ensure_ascii=False)

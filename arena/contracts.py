@@ -135,6 +135,12 @@ class TaskInfo:
 
 #: The optimizers the training loop knows (arena/training.py maps each to its torch class).
 OPTIMIZERS = ("adam", "adamw")
+#: How the host wraps each layer of the cell (arena/stack.py): ``none`` a bare cell (layers stack
+#: plainly), ``residual`` pre-norm → cell → add, ``residual-mlp`` then pre-norm → MLP → add.
+BLOCKS = ("none", "residual", "residual-mlp")
+#: Training fields added after the first stored runs: at these values they are left out of a
+#: run's training settings, so runs stored before them keep their keys.
+LATER_FIELDS: dict[str, Any] = {"budget": 0, "layers": 1, "block": "none"}
 
 
 @dataclass(frozen=True)
@@ -172,6 +178,8 @@ TRAIN_BOUNDS: dict[str, Bound] = {
     "plateau_patience": Bound(0, note="0 = no plateau schedule"),
     "plateau_factor": Bound(0, 1, low_open=True, high_open=True),
     "dropout": Bound(0, 1, high_open=True),
+    "budget": Bound(0, note="0 = no budget: the width is `hidden`"),
+    "layers": Bound(1),
 }
 
 
@@ -181,8 +189,10 @@ class TrainConfig:
 
     Adam (or AdamW) with gradient-norm clipping, early stopping on the validation ``monitor``
     metric (default: the task's main metric) with ``patience`` epochs, optional ReduceLROnPlateau on it (``plateau_patience`` > 0).
-    ``dropout`` is applied by the host to the encoder output and to the cell output. Valid
-    values: ``TRAIN_BOUNDS`` for the numbers, ``OPTIMIZERS`` for ``optimizer`` (``validate``).
+    ``dropout`` is applied by the host to the encoder output and to the cell output. ``budget``
+    sizes the model to a parameter count (arena/budget.py) instead of ``hidden``; ``layers`` and
+    ``block`` stack the cell (arena/stack.py). Valid values: ``TRAIN_BOUNDS`` for the numbers,
+    ``OPTIMIZERS`` for ``optimizer``, ``BLOCKS`` for ``block`` (``validate``).
     """
 
     hidden: int = 128
@@ -198,6 +208,11 @@ class TrainConfig:
     dropout: float = 0.0
     #: Validation metric for early stopping and checkpoint choice; "" means the main metric.
     monitor: str = ""
+    #: Trainable parameters to size the model to, embedding table left out (0: use ``hidden``).
+    budget: int = 0
+    #: Layers of the cell, each wrapped as ``block`` says (BLOCKS).
+    layers: int = 1
+    block: str = "none"
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -219,6 +234,8 @@ class TrainConfig:
                 return f"{name} must be a string, not {value!r}"
             if name == "optimizer" and value not in OPTIMIZERS:
                 return f"unknown optimizer {value!r}: use {' or '.join(OPTIMIZERS)}"
+            if name == "block" and value not in BLOCKS:
+                return f"unknown block {value!r}: use {', '.join(BLOCKS)}"
             return None
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not numeric or (kind is int and not isinstance(value, int)):

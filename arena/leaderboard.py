@@ -43,6 +43,7 @@ class Setting:
     label: str
     metric: str
     anchors: stats.Anchors
+    track: str = "bare"
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # cell → runs (by seed)
     values: dict[str, dict[int, float | None]] = field(default_factory=dict)  # cell → seed → metric
 
@@ -53,6 +54,15 @@ class Setting:
     @property
     def chance(self) -> float | None:
         return self.anchors.chance
+
+    def sizes(self, cell: str) -> dict[str, Any]:
+        """The cell's model size on this setting: parameters without the embedding (``body_params``),
+        the model width and the state size (the median over its runs; None when not recorded)."""
+        def median(col: str) -> int | None:
+            vals = sorted(r[col] for r in self.runs[cell] if r.get(col) is not None)
+            return vals[len(vals) // 2] if vals else None
+
+        return {"body_params": median("body_params"), "width": median("width"), "state_size": median("state_size")}
 
     def scored(self, cell: str) -> dict[str, Any]:
         """The cell's runs as scores (:func:`arena.stats.score_runs`) with their ``seeds``."""
@@ -83,39 +93,54 @@ def plugin_anchors(task: str, params_json: str, metric: str) -> tuple[str, float
     return scale, None if chance is None else float(chance), None if solved is None else float(solved)
 
 
-def load_settings(store: Store, task: str | None = None, keys: Iterable[str] | None = None) -> list[Setting]:
+def load_settings(store: Store, task: str | None = None, keys: Iterable[str] | None = None,
+                  track: str | None = None) -> list[Setting]:
+    """The store's settings (of one task, run keys or track when given), track by track."""
     runs = store.runs(task=task, keys=keys)
     metrics = store.metrics(keys=[r["key"] for r in runs] if keys is not None else None, split="test")
-    return settings_of(runs, metrics)
+    out = settings_of(runs, metrics)
+    return [s for s in out if track is None or s.track == track]
+
+
+def tracks(store: Store, task: str | None = None) -> list[str]:
+    """The tracks with runs in the store, in display order (arena.tracks)."""
+    from arena.tracks import ordered, track_of
+
+    return ordered(track_of(r["train"]) for r in store.runs(task=task))
 
 
 def settings_of(runs: list[dict[str, Any]], metrics: dict[str, dict[str, dict[str, float]]]) -> list[Setting]:
     """Group runs into settings. Chance comes from the run (stored when it trained), else from
     the installed task plugin, as do the metric's scale and solved level."""
+    from arena.tracks import sort_key, track_of
+
     labels = setting_labels(runs)
-    out: dict[tuple[str, str, str], Setting] = {}
+    out: dict[tuple[str, str, str, str], Setting] = {}
     for r in runs:
-        ident = (r["task"], r["preset"], labels[r["key"]])
+        ident = (track_of(r["train"]), r["task"], r["preset"], labels[r["key"]])
         main = r["main_metric"]
         if ident not in out:
             scale, chance, solved = plugin_anchors(r.get("task_name", r["task"]), json.dumps(r["params"], sort_keys=True), main)
             stored = (r.get("chance") or {}).get(main)
             out[ident] = Setting(r["task"], r["preset"], labels[r["key"]], main, stats.Anchors(
-                bool(r["directions"].get(main, True)), scale, stored if stored is not None else chance, solved))
+                bool(r["directions"].get(main, True)), scale, stored if stored is not None else chance, solved),
+                track=ident[0])
         s = out[ident]
         s.runs.setdefault(r["cell"], []).append(r)
         s.values.setdefault(r["cell"], {})[r["seed"]] = metrics.get(r["key"], {}).get("test", {}).get(main)
     for s in out.values():
         for cell in s.runs:
             s.runs[cell].sort(key=lambda r: r["seed"])
-    return sorted(out.values(), key=lambda s: (s.task, s.preset, natural_key(s.label)))
+    return sorted(out.values(), key=lambda s: (sort_key(s.track), s.task, s.preset, natural_key(s.label)))
 
 
-def task_board(store: Store, task: str | None = None, keys: Iterable[str] | None = None) -> list[dict[str, Any]]:
-    """One row per cell and setting, best first: value in the metric's units, score with its
-    interval (values when n < 5), failures, rank, verdict against the leader, ★."""
+def task_board(store: Store, task: str | None = None, keys: Iterable[str] | None = None,
+               track: str | None = None) -> list[dict[str, Any]]:
+    """One row per cell and setting, best first: track, value in the metric's units, score with
+    its interval (values when n < 5), failures, rank, verdict against the leader, ★, and the
+    model's parameters (embedding left out) and state size."""
     rows = []
-    for s in load_settings(store, task, keys):
+    for s in load_settings(store, task, keys, track):
         rows.extend(setting_rows(s))
     return rows
 
@@ -136,7 +161,7 @@ def setting_rows(s: Setting) -> list[dict[str, Any]]:
         d = decisions.get(cell) or {}
         all_failed = sc["n"] > 0 and sc["n_done"] == 0
         block.append({
-            "task": s.task, "preset": s.preset, "setting": s.label, "cell": cell,
+            "track": s.track, "task": s.task, "preset": s.preset, "setting": s.label, "cell": cell, **s.sizes(cell),
             "metric": f"{s.metric} {'↑' if s.higher else '↓'}", "scale": s.anchors.scale,
             "value": stats.centre(sc["finished"], s.anchors.scale), "n_done": sc["n_done"],
             "value_kind": "geometric mean" if s.anchors.scale == "log" else "mean",
@@ -188,24 +213,36 @@ def display(r: dict[str, Any]) -> dict[str, str]:
     verdict = "" if r["verdict"] is None else r["verdict"]
     if r["leader"] and r["star"]:
         verdict = "★ leader"
-    return {"result": value, "score [95% CI]": score, "failed k/n": failed, "vs leader": verdict}
+    return {"result": value, "score [95% CI]": score, "failed k/n": failed, "vs leader": verdict,
+            "size": _size(r)}
+
+
+def _size(r: dict[str, Any]) -> str:
+    """``25.5k params · state 64``: the model's parameters without the embedding, and its state."""
+    if r.get("body_params") is None:
+        return ""
+    p = r["body_params"]
+    text = f"{p / 1000:.1f}k" if p >= 1000 else str(p)
+    return f"{text} params" + (f" · state {r['state_size']}" if r.get("state_size") is not None else "")
 
 
 def compare(store: Store, a: str, b: str, task: str | None = None, n_boot: int = BOARD_BOOT,
-            margin: float = EQUIVALENCE_MARGIN) -> list[dict[str, Any]]:
+            margin: float = EQUIVALENCE_MARGIN, track: str | None = None) -> list[dict[str, Any]]:
     """A against B on every setting both ran, on matched seeds, on the score scale: the paired
     difference with its t-interval, the t-test Holm-corrected over the settings shown, and the
     verdict (better / worse / inconclusive); the equivalence test (TOST, ``margin`` in score
     units, Holm over the settings) and its verdict (equivalent / not shown equivalent /
     different); Wilcoxon, d_z and P(A better) for reference."""
     rows = []
-    for s in load_settings(store, task):
+    for s in load_settings(store, task, track=track):
         if a not in s.runs or b not in s.runs:
             continue
         sa, sb = s.scored(a), s.scored(b)
         seeds = sorted(set(sa["by_seed"]) & set(sb["by_seed"]))
         normalised = sa["scored"]
-        row: dict[str, Any] = {"task": s.task, "preset": s.preset, "setting": s.label, "metric": s.metric,
+        row: dict[str, Any] = {"track": s.track, "task": s.task, "preset": s.preset, "setting": s.label,
+                               "metric": s.metric, "params_a": s.sizes(a)["body_params"],
+                               "params_b": s.sizes(b)["body_params"],
                                "higher_is_better": s.higher, "scale": s.anchors.scale, "scored": normalised,
                                "a": a, "b": b, "seeds": seeds,
                                "value_a": stats.centre(sa["finished"], s.anchors.scale),
@@ -274,8 +311,9 @@ def board_matrix(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, 
     return ["setting", "metric", *cells], list(table.values())
 
 
-def aggregate_board(store: Store, task: str | None = None, n_boot: int = BOARD_BOOT) -> dict[str, Any]:
-    """The across-task view (arena.across_tasks.aggregate_board)."""
+def aggregate_board(store: Store, task: str | None = None, n_boot: int = BOARD_BOOT,
+                    track: str | None = None) -> dict[str, Any]:
+    """The across-task view of one track (arena.across_tasks.aggregate_board)."""
     from arena.across_tasks import aggregate_board as across
 
-    return across(store, task=task, n_boot=n_boot)
+    return across(store, task=task, n_boot=n_boot, track=track)

@@ -4,7 +4,9 @@
     y = Dropout(cell(u))                        readout "last": head(y[:, -1])
                                                 readout "every": head(y)  (every step)
 
-Every cell is wrapped the same way, so a comparison measures the recurrence alone.
+Every cell is wrapped the same way, so a comparison measures the recurrence alone. With
+``layers > 1`` or a ``block`` the cell is stacked (arena/stack.py); with a ``budget`` the width
+is solved so the model has that many parameters without the embedding (arena/budget.py).
 """
 from __future__ import annotations
 
@@ -57,13 +59,27 @@ def build_encoder(task: Task, dim: int) -> tuple[nn.Module, int]:
     return nn.Identity(), task.input_size
 
 
-def build_model(task: Task, cell_factory: Any, cell_options: Mapping[str, Any], train: TrainConfig) -> SequenceModel:
-    encoder, width = build_encoder(task, train.hidden)
-    cell = cell_factory(width, train.hidden, **cell_options)
+def build_model(task: Task, cell_factory: Any, cell_options: Mapping[str, Any], train: TrainConfig,
+                width: int | None = None) -> SequenceModel:
+    """Encoder, cell (or a stack of ``train.layers`` in ``train.block``s, arena/stack.py) and head
+    at model width ``width`` (default ``train.hidden``; a budget's solved width otherwise)."""
+    d = int(width or train.hidden)
+    encoder, in_width = build_encoder(task, d)
+    if train.layers > 1 or train.block != "none":
+        from arena.stack import StackedCell
+
+        cell: Cell = StackedCell(in_width, d, cell_factory, cell_options, train.layers, train.block)
+    else:
+        cell = cell_factory(in_width, d, **cell_options)
     if not isinstance(cell, Cell):
         raise TypeError(f"cell factory {cell_factory!r} returned {type(cell).__name__}, not an arena.Cell")
     head = nn.Linear(cell.output_size, task.output_size)
     return SequenceModel(encoder, cell, head, task.info.readout, train.dropout)
+
+
+def embedding_parameters(task: Task, model: SequenceModel) -> int:
+    """Trainable parameters of the token embedding table(s); 0 for feature inputs."""
+    return count_parameters(model.encoder) if task.info.input_kind == "tokens" else 0
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from arena.contracts import CellInfo, TaskInfo, TrainConfig
+from arena.contracts import LATER_FIELDS, CellInfo, TaskInfo, TrainConfig
 from arena.errors import ArenaError, UnknownNameError
 from arena.keys import derive_seed, run_key
 from arena.registry import Registry, suggest
@@ -179,6 +179,27 @@ def parse_value(text: str, what: str = "") -> Any:
     return value
 
 
+def parse_count(value: Any) -> Any:
+    """``"20k"`` → 20000 and ``"1.5M"`` → 1500000; anything else unchanged."""
+    if isinstance(value, str) and value[-1:] in ("k", "K", "m", "M"):
+        try:
+            number = float(value[:-1]) * (1_000 if value[-1] in "kK" else 1_000_000)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() else value
+    return value
+
+
+def run_train(train: dict[str, Any]) -> dict[str, Any]:
+    """The training settings as a run records them: fields added after the first stored runs
+    are left out at their defaults (so those runs keep their keys), and with a budget the
+    width is solved, so ``hidden`` is left out."""
+    out = {k: v for k, v in train.items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
+    if out.get("budget"):
+        out.pop("hidden", None)
+    return out
+
+
 def coerce(value: Any, default: Any, what: str) -> Any:
     """Give ``value`` the type of ``default`` (bool/int/float/str); other defaults pass through.
 
@@ -316,8 +337,9 @@ def plan_runs(
                 base_params[k] = coerce(v, t.info.params[k], f"task parameter {t.name}.{k}")
         train = {**defaults, **p.train}
         for k, v in overrides.train.items():
-            train[k] = coerce(v, defaults[k], f"training field {k}")
+            train[k] = coerce(parse_count(v) if k == "budget" else v, defaults[k], f"training field {k}")
         _check_train(t.name, preset_name, p.train, overrides.train, train)
+        train = run_train(train)
         if train["monitor"] and train["monitor"] not in {m.name for m in t.info.metrics}:
             raise UnknownNameError(f"task {t.name!r} has no metric {train['monitor']!r} to monitor."
                                    + suggest(train["monitor"], [m.name for m in t.info.metrics]))

@@ -15,14 +15,17 @@ def _varying(dicts: list[dict[str, Any]]) -> set[str]:
 
 
 def setting_labels(runs: list[dict[str, Any]]) -> dict[str, str]:
-    """run key → a short ``k=v`` label of what sets it apart from other runs of its task/preset."""
-    by_tp: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    """run key → a short ``k=v`` label of what sets it apart from other runs of its task, preset
+    and track (arena.tracks: the track itself is shown apart, never in the label)."""
+    from arena.tracks import track_of
+
+    by_tp: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in runs:
-        by_tp[(r["task"], r["preset"])].append(r)
+        by_tp[(r["task"], r["preset"], track_of(r["train"]))].append(r)
     labels = {}
     for group in by_tp.values():
         vary_p = _varying([r["params"] for r in group])
-        vary_t = _varying([r["train"] for r in group])
+        vary_t = _varying([r["train"] for r in group]) - {"layers", "block"}
         by_cell: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in group:
             by_cell[r["cell"]].append(r)
@@ -56,7 +59,8 @@ def export_runs(store: Store) -> list[dict[str, Any]]:
             "params": r["params"], "cell_options": r["cell_options"], "train": r["train"], "seed": r["seed"],
             "status": r["status"], "main_metric": r["main_metric"], "metrics": m.get("test", {}),
             "val_metrics": m.get("val", {}), "cell_version": r["cell_version"], "task_version": r["task_version"],
-            "n_params": r["n_params"], "cell_params": r["cell_params"], "state_size": r["state_size"],
+            "n_params": r["n_params"], "body_params": r["body_params"], "width": r["width"],
+            "cell_params": r["cell_params"], "state_size": r["state_size"],
             "impl": r["impl"], "epochs": r["epochs"], "best_epoch": r["best_epoch"], "device": r["device"],
             "started_at": r["started_at"], "finished_at": r["finished_at"], "duration_s": r["duration_s"],
             "environment": envs.get(r["env_id"]) if r["env_id"] else None, "error": r["error"],

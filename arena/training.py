@@ -16,7 +16,7 @@ import torch
 
 from arena.contracts import OPTIMIZERS, TrainConfig
 from arena.keys import derive_seed
-from arena.model import SequenceModel, build_model, count_parameters
+from arena.model import SequenceModel, build_model, count_parameters, embedding_parameters
 from arena.plan import RunSpec
 from arena.task import Task
 
@@ -29,6 +29,10 @@ class Outcome:
     epochs: int = 0
     best_epoch: int | None = None
     n_params: int = 0
+    #: Trainable parameters without the token embedding table (what a budget counts).
+    body_params: int = 0
+    #: The model width: ``hidden``, or the width solved for the budget.
+    width: int = 0
     cell_params: int = 0
     state_size: int = 0
     impl: str = ""
@@ -73,10 +77,17 @@ def train_run(spec: RunSpec, task_factory: Callable[..., Task], cell_factory: An
     test = task.data("test", seed=data_seed, epoch=0, device=device)
     train = task.data("train", seed=data_seed, epoch=0, device=device)
 
+    width = cfg.hidden
+    if cfg.budget:  # solved on the meta device: no random numbers drawn before the seed is set
+        from arena.budget import solve
+
+        width = solve(task, cell_factory, spec.cell_options, cfg, name=f"{spec.cell} on {spec.task}").width
     torch.manual_seed(spec.init_seed % (2**63))  # weights and dropout depend on (cell, seed)
-    model = build_model(task, cell_factory, spec.cell_options, cfg).to(device)
+    model = build_model(task, cell_factory, spec.cell_options, cfg, width=width).to(device)
     cell = model.cell
-    out = Outcome(status="done", n_params=count_parameters(model), cell_params=count_parameters(cell),
+    n_params = count_parameters(model)
+    out = Outcome(status="done", n_params=n_params, cell_params=count_parameters(cell),
+                  body_params=n_params - embedding_parameters(task, model), width=width,
                   state_size=cell.state_size(), impl=str(cell.impl))
 
     opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}.get(cfg.optimizer)

@@ -43,6 +43,7 @@ def run_one(spec_dict: dict[str, Any], device: str = "auto", threads: int | None
         out = train_run(spec, task_entry.load(), cell_entry.load(), dev)
         record.update(status=out.status, metrics=out.metrics, curves=out.curves, error=out.error,
                       fields={"epochs": out.epochs, "best_epoch": out.best_epoch, "n_params": out.n_params,
+                              "body_params": out.body_params, "width": out.width,
                               "cell_params": out.cell_params, "state_size": out.state_size, "impl": out.impl})
     except Exception:  # noqa: BLE001 - a failing run is a result, the grid goes on
         record.update(status="failed", error=traceback.format_exc(), metrics={}, curves=[], fields={})

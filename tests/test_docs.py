@@ -62,9 +62,11 @@ def test_every_subpackage_is_installed():
 def test_readme_leaderboard_is_the_shipped_store(arena):
     """The README's table is `arena export --format markdown` of the committed leaderboard.db."""
     text = (REPO / "README.md").read_text()
-    start = "<!-- leaderboard: arena export --format markdown --db sqlite:///leaderboard.db -->\n"
-    shown = text.split(start, 1)[1].split("<!-- /leaderboard -->", 1)[0]
-    fresh = arena("export", "--format", "markdown", "--db", f"sqlite:///{REPO / 'leaderboard.db'}").stdout
+    marker = re.search(r"<!-- leaderboard: arena export --format markdown --track (.+?) --db sqlite:///leaderboard.db -->\n",
+                       text)
+    shown = text.split(marker.group(0), 1)[1].split("<!-- /leaderboard -->", 1)[0]
+    fresh = arena("export", "--format", "markdown", "--track", marker.group(1), "--db",
+                  f"sqlite:///{REPO / 'leaderboard.db'}").stdout
     assert shown == fresh
 
 

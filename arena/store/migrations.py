@@ -142,3 +142,12 @@ def m005_migration_versions(conn: Connection) -> None:
     """The arena version that applied each migration, so a newer store is refused by version."""
     if "arena_version" not in _columns(conn):
         conn.execute(text("ALTER TABLE _arena_migrations ADD COLUMN arena_version VARCHAR(40)"))
+
+
+@migration
+def m006_sizes(conn: Connection) -> None:
+    """The model's width and its parameters without the embedding table (what a budget counts)."""
+    have = {c["name"] for c in inspect(conn).get_columns("runs")}
+    for col in ("body_params", "width"):
+        if col not in have:
+            conn.execute(text(f"ALTER TABLE runs ADD COLUMN {col} INTEGER"))

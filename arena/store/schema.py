@@ -69,6 +69,8 @@ runs = Table(
     Column("epochs", Integer),
     Column("best_epoch", Integer),
     Column("n_params", Integer),
+    Column("body_params", Integer),  # n_params without the token embedding table (m006)
+    Column("width", Integer),  # the model width: hidden, or solved for a budget (m006)
     Column("cell_params", Integer),
     Column("state_size", Integer),
     Column("impl", String(100)),

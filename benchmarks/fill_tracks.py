@@ -1,0 +1,75 @@
+"""Fill the shipped store's matched and stacked tracks (docs/leaderboard.md), resumably.
+
+Each task's budget is GRU's bare parameter count, embedding left out, at the task's board
+preset (its default preset); every built-in cell is sized to it (matched track), and to the
+same budget as 2 layers of residual-mlp blocks (stacked track). Every command is an ordinary
+`arena run`: a finished run is never trained again, so running this again only trains what is
+missing.
+
+    python benchmarks/fill_tracks.py --print               # the budgets and the commands
+    python benchmarks/fill_tracks.py --track matched       # run them (then --track stacked)
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+
+#: Every built-in cell; MARU (several times GRU's cost per step) runs last in each track.
+CELLS = ("gru", "lstm", "rnn", "aru", "mogru", "momgru", "hsru", "hsru-bptt", "mingru")
+SLOW_CELLS = ("maru",)
+MATCHED_TASKS = ("copy", "counting", "adding", "sparse-events", "selective-copy", "interference", "trend",
+                 "parity", "cwru", "ag-news")
+STACKED_TASKS = ("copy", "selective-copy", "counting", "interference", "cwru", "ag-news")
+STACK = ("--layers", "2", "--block", "residual-mlp")
+
+
+def budget(task: str) -> int:
+    """GRU's bare non-embedding parameter count at the task's default preset."""
+    from arena.budget import count
+    from arena.contracts import TrainConfig
+    from arena.host import get_host
+
+    host = get_host()
+    entry = host.tasks.get(task)
+    preset = entry.info.presets[entry.info.default_preset]
+    train = TrainConfig(**preset.train)
+    instance = entry.load()(**{**entry.info.params, **preset.params})
+    return count(instance, host.cells.get("gru").load(), {}, train, train.hidden)[0]
+
+
+def commands(track: str, db: str, seeds: str) -> list[list[str]]:
+    tasks = MATCHED_TASKS if track == "matched" else STACKED_TASKS
+    extra = () if track == "matched" else STACK
+    out = []
+    for cells in (CELLS, SLOW_CELLS):
+        for task in tasks:
+            out.append(["arena", "run", "-m", ",".join(cells), "-t", task, "--seeds", seeds, "--budget",
+                        str(budget(task)), *extra, "--workers", "2", "--threads", "1", "--db", db])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--track", choices=("matched", "stacked"), action="append")
+    ap.add_argument("--db", default="sqlite:///leaderboard.db")
+    ap.add_argument("--seeds", default="0-4")
+    ap.add_argument("--print", action="store_true", help="print the budgets and commands; run nothing")
+    args = ap.parse_args(argv)
+    tracks = args.track or ["matched", "stacked"]
+    if args.print:
+        for task in MATCHED_TASKS:
+            print(f"# {task}: budget {budget(task):,} parameters (embedding left out)")
+    for track in tracks:
+        for cmd in commands(track, args.db, args.seeds):
+            print(shlex.join(cmd), flush=True)
+            if not args.print:
+                done = subprocess.run(cmd)
+                if done.returncode not in (0, 1):  # 1: some runs failed, which are results; go on
+                    return done.returncode
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
