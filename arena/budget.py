@@ -181,3 +181,47 @@ def backfill_sizes(store: Any, host: Any | None = None) -> int:
             conn.execute(update(schema.runs).where(schema.runs.c.key == r["key"]).values(body_params=body, width=width))
         filled += 1
     return filled
+
+
+def describe(host: Any, cell: str, task: str, preset: str | None = None, budget: int | None = None,
+             layers: int | None = None, block: str | None = None) -> dict[str, Any]:
+    """What `arena show CELL --task TASK [--budget N]` prints: the model's width, its parameters
+    with and without the embedding, its state size, and how close it is to the budget."""
+    import torch
+
+    from arena.contracts import TrainConfig
+    from arena.model import build_model
+    from arena.plan import parse_count
+
+    c, t = host.cells.get(cell), host.tasks.get(task)
+    preset = preset or t.info.default_preset
+    train = TrainConfig(**t.info.presets[preset].train)
+    changes = {k: v for k, v in (("layers", layers), ("block", block)) if v is not None}
+    if budget is not None:
+        changes["budget"] = int(parse_count(budget))
+    train = dataclasses.replace(train, **changes)
+    train.validate()
+    instance = t.load()(**{**t.info.params, **t.info.presets[preset].params})
+    options = dict(c.info.options)
+    if train.budget:
+        s = solve(instance, c.load(), options, train, name=f"{cell} on {task}")
+        width, params, total = s.width, s.params, s.params_with_embedding
+    else:
+        width = train.hidden
+        params, total = count(instance, c.load(), options, train, width)
+    with torch.device("meta"):
+        model = build_model(instance, c.load(), options, train, width=width)
+    out = {"cell": cell, "task": task, "preset": preset, "layers": train.layers, "block": train.block,
+           "width": width, "params": params, "params_with_embedding": total,
+           "state_size": int(sum(x.numel() for x in _state_tensors(model.cell)))}
+    if train.budget:
+        out.update(budget=train.budget, deviation=round((params - train.budget) / train.budget, 4),
+                   within_tolerance=abs(params - train.budget) <= TOLERANCE * train.budget)
+    return out
+
+
+def _state_tensors(cell: Any) -> tuple[Any, ...]:
+    import torch
+
+    state = cell.initial_state(1, torch.device("meta"), torch.float32)
+    return state if isinstance(state, tuple) else (state,)

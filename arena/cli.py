@@ -273,10 +273,29 @@ def list_(what: str, fmt: str) -> None:
 
 @cli.command()
 @click.argument("name")
+@click.option("--task", "-t", default=None, help="With a cell: the model it makes on this task (width, parameters).")
+@click.option("--preset", "-p", default=None, help="With --task: the preset (default: the task's default).")
+@click.option("--budget", default=None, help="With --task: size the model to this many parameters (20000 or 20k).")
+@click.option("--layers", default=None, type=click.IntRange(1), help="With --task: layers of the stack.")
+@click.option("--block", default=None, type=click.Choice(["none", "residual", "residual-mlp"]),
+              help="With --task: the block of each layer.")
 @db_option
-def show(name: str, db: str | None) -> None:
-    """Show a cell, a task, or a stored run (by run key or a unique prefix of it)."""
+def show(name: str, task: str | None, preset: str | None, budget: str | None, layers: int | None,
+         block: str | None, db: str | None) -> None:
+    """Show a cell, a task, or a stored run (by run key or a unique prefix of it).
+
+    ``arena show CELL --task TASK --budget N`` prints the width solved for the budget and the
+    model's parameters with and without the embedding.
+    """
     host = _host()
+    if name in host.cells and task:
+        from arena.budget import BudgetError, describe
+
+        try:
+            _echo_json(describe(host, name, host.tasks.get(task).name, preset, budget, layers, block))
+        except (BudgetError, ValueError, KeyError) as exc:
+            raise ArenaError(str(exc).strip("'\"")) from None
+        return
     if name in host.cells:
         e = host.cells.get(name)
         _echo_json({"cell": e.name, "plugin": e.plugin, "distribution": e.dist, "distribution_version": e.dist_version,
