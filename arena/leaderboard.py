@@ -33,7 +33,7 @@ MATRIX_LEGEND = ("Each entry: the cell's test value over its finished runs (geom
                  "? inconclusive against the leader (not shown worse, which does not make it equal) · "
                  "no mark: shown worse than the leader (paired t-test, Holm over the setting's cells) · "
                  "†k: k runs failed or diverged (scored at the floor) · failed k/k: every run failed or diverged · "
-                 "(n=k): fewer than 5 runs, no interval.")
+                 "(n=k): fewer than 5 runs, no interval · 25.5k: the model's parameters, embedding left out.")
 
 
 @dataclass
@@ -217,13 +217,15 @@ def display(r: dict[str, Any]) -> dict[str, str]:
             "size": _size(r)}
 
 
+def _count(p: int) -> str:
+    return f"{p / 1000:.1f}k" if p >= 1000 else str(p)
+
+
 def _size(r: dict[str, Any]) -> str:
     """``25.5k params · state 64``: the model's parameters without the embedding, and its state."""
     if r.get("body_params") is None:
         return ""
-    p = r["body_params"]
-    text = f"{p / 1000:.1f}k" if p >= 1000 else str(p)
-    return f"{text} params" + (f" · state {r['state_size']}" if r.get("state_size") is not None else "")
+    return f"{_count(r['body_params'])} params" + (f" · state {r['state_size']}" if r.get("state_size") is not None else "")
 
 
 def compare(store: Store, a: str, b: str, task: str | None = None, n_boot: int = BOARD_BOOT,
@@ -278,7 +280,8 @@ def compare_display(r: dict[str, Any]) -> dict[str, str]:
         diff = f"{r['mean_diff']:+.3f} [{r['diff_ci_low']:+.3f}, {r['diff_ci_high']:+.3f}]"
     else:
         diff = f"{r['mean_diff']:+.3f} (values " + ", ".join(f"{v:+.3g}" for v in r["diffs"]) + ")"
-    return {"A": side(r["value_a"], r["failed_a"], r["n_a"]), "B": side(r["value_b"], r["failed_b"], r["n_b"]),
+    return {"A": side(r["value_a"], r["failed_a"], r["n_a"]) + (f" · {_count(r['params_a'])}" if r["params_a"] else ""),
+            "B": side(r["value_b"], r["failed_b"], r["n_b"]) + (f" · {_count(r['params_b'])}" if r["params_b"] else ""),
             "A - B [95% CI]": diff, "A is": r["decision"]}
 
 
@@ -287,7 +290,8 @@ def board_matrix(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, 
     value in the metric's units (geometric mean for log-scale metrics) with its verdict:
     ``★`` leader shown better than chance, ``L`` leader not shown better than chance, ``?``
     inconclusive against the leader, nothing for shown worse; ``†k`` k failed or diverged runs;
-    ``failed k/k`` when every run failed; ``(n=k)`` when fewer than 5 runs count."""
+    ``failed k/k`` when every run failed; ``(n=k)`` when fewer than 5 runs count; ``· 25.5k``
+    the model's parameters without the embedding."""
     cells = sorted({r["cell"] for r in rows}, key=natural_key)
     table: dict[str, dict[str, str]] = {}
     for r in rows:
@@ -305,6 +309,8 @@ def board_matrix(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, 
             text += f" {mark}" if mark else ""
             if r["failed"] + r["diverged"]:
                 text += f" †{r['failed'] + r['diverged']}"
+        if r.get("body_params") is not None:
+            text += f" · {_count(r['body_params'])}"
         if r["n"] and r["n"] < stats.MIN_SEEDS_FOR_CI:
             text += f" (n={r['n']})"
         row[r["cell"]] = text

@@ -136,7 +136,7 @@ def shipped_rows():
 def by_setting(rows):
     out = {}
     for r in rows:
-        out.setdefault((r["task"], r["preset"], r["setting"]), []).append(r)
+        out.setdefault((r["track"], r["task"], r["preset"], r["setting"]), []).append(r)
     return out
 
 
@@ -160,7 +160,7 @@ def test_no_star_where_the_leader_is_not_shown_better_than_chance(shipped_rows):
                                   and leader["score"] > 0)
     # CWRU at noise 0.5, 1 and 2: every cell is at chance, and the board says so.
     for noise in ("noise=0.5", "noise=1", "noise=2"):
-        (leader,) = [r for r in blocks[("cwru", "standard", noise)] if r["leader"]]
+        (leader,) = [r for r in blocks[("bare", "cwru", "standard", noise)] if r["leader"]]
         assert not leader["star"]
 
 
@@ -181,7 +181,7 @@ def test_removing_a_cell_changes_no_other_cells_score(tmp_path):
 
     copy = tmp_path / "board.db"
     shutil.copy(SHIPPED, copy)
-    before = score_table(open_store(f"sqlite:///{copy}", write=False))["per_cell"]
+    before = score_table(open_store(f"sqlite:///{copy}", write=False), track="bare")["per_cell"]
     con = sqlite3.connect(copy)
     con.execute("PRAGMA foreign_keys = ON")
     keys = [k for (k,) in con.execute("select key from runs where cell = 'maru'")]
@@ -191,6 +191,6 @@ def test_removing_a_cell_changes_no_other_cells_score(tmp_path):
     con.execute("delete from runs where cell = 'maru'")
     con.commit()
     con.close()
-    after = score_table(open_store(f"sqlite:///{copy}", write=False))["per_cell"]
+    after = score_table(open_store(f"sqlite:///{copy}", write=False), track="bare")["per_cell"]
     assert "maru" in before and "maru" not in after
     assert after == {c: v for c, v in before.items() if c != "maru"}
