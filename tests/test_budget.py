@@ -121,3 +121,17 @@ def test_defaults_of_the_new_settings_keep_every_stored_key(arena, tmp_path):
     with sqlite3.connect(db) as con:
         keys = {k for (k,) in con.execute("select key from runs where train not like '%budget%'")}
     assert len(keys) >= 625
+
+
+def test_all_ten_cells_train_at_20k_bare_and_stacked(arena, db_url):
+    """The issue's acceptance commands, at one seed and one short epoch."""
+    cells = ",".join(BUILTIN_CELLS)
+    short = ("--seeds", "0", "--set", "epochs=1", "--set", "task.n_train=64", "--db", db_url)
+    arena("run", "--model", cells, "--task", "copy", "--preset", "smoke", "--budget", "20000", *short)
+    arena("run", "--model", cells, "--task", "copy", "--preset", "smoke", "--budget", "20000", "--layers", "2",
+          "--block", "residual-mlp", *short)
+    runs = arena.json("export", "--db", db_url)
+    assert len(runs) == 20 and {r["status"] for r in runs} == {"done"}
+    for r in runs:
+        assert abs(r["body_params"] - 20_000) <= TOLERANCE * 20_000, (r["cell"], r["train"], r["body_params"])
+    assert sorted(r["train"].get("layers", 1) for r in runs) == [1] * 10 + [2] * 10
