@@ -17,6 +17,11 @@ Speed on large stores (100,000 runs):
   source of the statistics code), in memory and as JSON files in ``$ARENA_APP_CACHE_DIR``
   (default ``~/.cache/arena/app``; ``off`` disables the files). A new run recomputes only its
   own setting; a restarted app reads the rest back.
+
+Tracks (:mod:`arena.tracks`): a setting is one task, preset, parameter set *and track* (how the
+models were built: ``matched`` to a parameter budget, ``bare`` at one hidden size, stacked
+blocks...). Settings of different tracks never share a setting id, a cache entry or a table;
+:func:`aggregate`, :func:`pairwise` and :func:`compare_pair` work on one track at a time.
 """
 from __future__ import annotations
 
@@ -148,9 +153,9 @@ class Frame:
 
     url: str
     revision: Any
-    runs: pd.DataFrame  # key cell task preset seed status value n_params state_size combo setting
-    combos: list[dict[str, Any]]  # parsed per distinct configuration
-    settings: pd.DataFrame  # setting id → task preset label metric higher chance title
+    runs: pd.DataFrame  # key cell task preset track seed status value n_params body_params width state_size combo setting
+    combos: list[dict[str, Any]]  # parsed per distinct configuration (with its track)
+    settings: pd.DataFrame  # setting id → track task preset label metric higher chance title
     _groups: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
     combo_digests: list[bytes] = field(default_factory=list, repr=False)
     _anchors: dict[int, bytes] = field(default_factory=dict, repr=False)
@@ -159,6 +164,13 @@ class Frame:
     @property
     def empty(self) -> bool:
         return self.runs.empty
+
+    @property
+    def tracks(self) -> list[str]:
+        """The store's tracks in display order (arena.tracks.ordered: matched first, then bare)."""
+        from arena.tracks import ordered
+
+        return ordered(str(t) for t in self.settings["track"]) if "track" in self.settings else []
 
     def memo(self, name: str, compute: Callable[[], Any]) -> Any:
         """A value derived from this frame, computed once (frames never change)."""
@@ -175,7 +187,13 @@ class Frame:
 
 
 _RUN_COLS = ("key", "cell", "task", "preset", "seed", "status", "params", "train", "cell_options", "main_metric",
-             "directions", "chance", "n_params", "state_size", "cell_version", "task_version", "task_name")
+             "directions", "chance", "n_params", "body_params", "width", "state_size", "cell_version",
+             "task_version", "task_name")
+#: Per-run model sizes (NULL where a run never recorded them): total parameters, parameters
+#: without the token embedding, the model width and the recurrent state size.
+_SIZE_COLS = ("n_params", "body_params", "width", "state_size")
+#: The columns of Frame.runs, in order.
+_FRAME_COLS = ("key", "cell", "task", "preset", "track", "seed", "status", "value", *_SIZE_COLS, "combo", "setting")
 
 
 def _loads(text: str | None, memo: dict[str | None, Any]) -> Any:
@@ -214,7 +232,7 @@ def _frame_path(url: str, rev: Any) -> Path | None:
     return folder / f"frame-{hashlib.blake2b(url.encode(), digest_size=6).hexdigest()}-{h.hexdigest()}"
 
 
-_CATS = ("cell", "task", "preset", "status")
+_CATS = ("cell", "task", "preset", "track", "status")
 
 
 def _write_frame(frame: Frame) -> None:
@@ -230,8 +248,7 @@ def _write_frame(frame: Frame) -> None:
         arrays = {"key": np.array(df["key"].tolist(), dtype=str), "seed": df["seed"].to_numpy(np.int64),
                   "value": df["value"].to_numpy(float), "combo": df["combo"].to_numpy(np.int64),
                   "setting": df["setting"].to_numpy(np.int64),
-                  "n_params": df["n_params"].to_numpy(dtype=float, na_value=np.nan),
-                  "state_size": df["state_size"].to_numpy(dtype=float, na_value=np.nan)}
+                  **{c: df[c].to_numpy(dtype=float, na_value=np.nan) for c in _SIZE_COLS}}
         meta: dict[str, Any] = {"combos": frame.combos, "settings": frame.settings.to_dict("records")}
         for c in _CATS:
             arrays[c] = df[c].cat.codes.to_numpy(np.int32)
@@ -257,15 +274,13 @@ def _read_frame(url: str, rev: Any) -> Frame | None:
             cols: dict[str, Any] = {"key": z["key"].astype(object)}
             for c in _CATS:
                 cols[c] = pd.Categorical.from_codes(z[c], categories=meta[c])
-            cols.update(seed=z["seed"], value=z["value"],
-                        n_params=pd.array(np.where(np.isnan(z["n_params"]), None, z["n_params"]), dtype="Int64"),
-                        state_size=pd.array(np.where(np.isnan(z["state_size"]), None, z["state_size"]),
-                                            dtype="Int64"),
-                        combo=z["combo"], setting=z["setting"])
+            cols.update(seed=z["seed"], value=z["value"], combo=z["combo"], setting=z["setting"])
+            for c in _SIZE_COLS:
+                cols[c] = pd.array(np.where(np.isnan(z[c]), None, z[c]), dtype="Int64")
     except (OSError, ValueError, KeyError):
         return None
-    order = ["key", "cell", "task", "preset", "seed", "status", "value", "n_params", "state_size", "combo", "setting"]
-    frame = Frame(url, rev, pd.DataFrame({c: cols[c] for c in order}), meta["combos"], pd.DataFrame(meta["settings"]))
+    frame = Frame(url, rev, pd.DataFrame({c: cols[c] for c in _FRAME_COLS}), meta["combos"],
+                  pd.DataFrame(meta["settings"]))
     frame.combo_digests = _combo_digests(frame.combos)
     return frame
 
@@ -290,6 +305,7 @@ def _fetch(conn: Any, query: Any) -> list[tuple[Any, ...]]:
 
 def _build_frame(store: Store, rev: Any) -> Frame:
     from arena.results import natural_key, setting_labels
+    from arena.tracks import sort_key, track_of
 
     r, m = schema.runs.c, schema.metrics.c
     # Two plain scans are much faster than a join of runs to metrics on 100,000 runs.
@@ -303,10 +319,8 @@ def _build_frame(store: Store, rev: Any) -> Frame:
         values = {(k, n): v for k, n, v in _fetch(
             conn, select(m.run_key, m.name, m.value).where(m.split == "test", m.name.in_(mains)))}
     if not rows:
-        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in
-                              ("key", "cell", "task", "preset", "seed", "status", "value", "n_params", "state_size",
-                               "combo", "setting")})
-        settings = pd.DataFrame(columns=["task", "preset", "label", "metric", "higher", "chance", "title"])
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in _FRAME_COLS})
+        settings = pd.DataFrame(columns=["track", "task", "preset", "label", "metric", "higher", "chance", "title"])
         return Frame(store.url, rev, empty, [], settings)
     # One id per distinct configuration (task, preset, cell, params, train, options, metric contract).
     ci = [_RUN_COLS.index(c) for c in ("task", "preset", "cell", "params", "train", "cell_options", "main_metric",
@@ -321,12 +335,14 @@ def _build_frame(store: Store, rev: Any) -> Frame:
         c = {"task": task, "preset": preset, "cell": cell, "params": _loads(params, memo), "train": _loads(train, memo),
              "cell_options": _loads(opts, memo), "main_metric": metric, "directions": _loads(directions, memo),
              "chance": _loads(chance, memo), "cell_version": cv, "task_version": tv, "task_name": name}
+        c["track"] = track_of(c["train"])
         combos.append(c)
         reps.append({**c, "key": n})
     # Labels depend only on which values vary, so one run per configuration gives the same labels.
+    # A setting is (track, task, preset, label), in arena.leaderboard's order: track by track.
     labels = setting_labels(reps)
-    ident = [(c["task"], c["preset"], labels[i]) for i, c in enumerate(combos)]
-    order = sorted(set(ident), key=lambda t: (t[0], t[1], natural_key(t[2])))
+    ident = [(c["track"], c["task"], c["preset"], labels[i]) for i, c in enumerate(combos)]
+    order = sorted(set(ident), key=lambda t: (sort_key(t[0]), t[1], t[2], natural_key(t[3])))
     sid = {t: i for i, t in enumerate(order)}
     combo_setting = np.array([sid[t] for t in ident], dtype=np.int64)
     cols = list(zip(*rows))
@@ -343,12 +359,13 @@ def _build_frame(store: Store, rev: Any) -> Frame:
     df = pd.DataFrame({
         "key": np.array(col["key"], dtype=object),
         "cell": per_combo("cell"), "task": per_combo("task"), "preset": per_combo("preset"),
+        "track": per_combo("track"),
         "seed": np.array(col["seed"], dtype=np.int64), "status": status,
         "value": np.array([values.get(km, np.nan) for km in zip(col["key"], col["main_metric"])], dtype=float),
-        "n_params": pd.array(col["n_params"], dtype="Int64"), "state_size": pd.array(col["state_size"], dtype="Int64"),
+        **{c: pd.array(col[c], dtype="Int64") for c in _SIZE_COLS},
         "combo": combo_ids, "setting": combo_setting[combo_ids],
     })
-    by_ident: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    by_ident: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
     for c, i in zip(combos, ident):
         by_ident.setdefault(i, []).append(c)
     srows = []
@@ -356,9 +373,9 @@ def _build_frame(store: Store, rev: Any) -> Frame:
         cs = by_ident[t]
         metric = cs[0]["main_metric"]
         chance = next((c["chance"].get(metric) for c in cs if c["chance"].get(metric) is not None), None)
-        srows.append({"task": t[0], "preset": t[1], "label": t[2], "metric": metric,
+        srows.append({"track": t[0], "task": t[1], "preset": t[2], "label": t[3], "metric": metric,
                       "higher": bool(cs[0]["directions"].get(metric, True)), "chance": chance,
-                      "title": setting_title(t[0], t[1], t[2])})
+                      "title": setting_title(t[1], t[2], t[3])})
     frame = Frame(store.url, rev, df, combos, pd.DataFrame(srows))
     frame.combo_digests = _combo_digests(combos)
     return frame
@@ -372,9 +389,11 @@ class FrameStore:
     """What ``arena.leaderboard`` reads from a Store (runs and their test metrics), from a frame.
 
     Only the main metric is served: it is the only one ``load_settings`` reads. Each run carries
-    what scoring needs: its stored ``chance`` and metric ``directions``, and ``task_name`` (the
+    what scoring needs: its stored ``chance`` and metric ``directions``, ``task_name`` (the
     registered name) by which ``arena.leaderboard.settings_of`` asks the installed task plugin
-    for the metric's scale and solved level.
+    for the metric's scale and solved level, its ``train`` settings (its track follows from
+    them) and its sizes (``n_params``, ``body_params``, ``width``, ``state_size``; None where not
+    recorded), which ``Setting.sizes`` reads.
     """
 
     def __init__(self, frame: Frame, rows: pd.DataFrame) -> None:
@@ -394,14 +413,15 @@ class FrameStore:
             sub = sub[sub["status"].isin(list(statuses))]
         sub = sub.sort_values(["task", "cell", "preset", "seed"])  # Store.runs' order
         out = []
-        for key, cell_, task_, preset, seed, status, combo in zip(sub["key"], sub["cell"], sub["task"], sub["preset"],
-                                                                 sub["seed"], sub["status"], sub["combo"]):
+        sizes = [_ints(sub[c]) for c in _SIZE_COLS]
+        for key, cell_, task_, preset, seed, status, combo, *size in zip(
+                sub["key"], sub["cell"], sub["task"], sub["preset"], sub["seed"], sub["status"], sub["combo"], *sizes):
             c = self.frame.combos[int(combo)]
             out.append({"key": key, "cell": cell_, "task": task_, "preset": preset, "seed": int(seed),
                         "status": status, "params": c["params"], "train": c["train"],
                         "cell_options": c["cell_options"], "main_metric": c["main_metric"],
                         "directions": c["directions"], "chance": c["chance"],
-                        "task_name": c.get("task_name", task_)})
+                        "task_name": c.get("task_name", task_), **dict(zip(_SIZE_COLS, size))})
         return out
 
     def metrics(self, keys: Iterable[str] | None = None, split: str | None = None) -> dict[str, Any]:
@@ -414,16 +434,22 @@ class FrameStore:
 
 
 # -- content-addressed result cache -----------------------------------------------------------
+def _ints(col: pd.Series) -> list[int | None]:
+    """A nullable integer column as Python ints and None."""
+    return [None if v is None else int(v) for v in col.to_numpy(dtype=object, na_value=None)]
+
+
 def _fingerprint() -> str:
     """Hash of the code whose output is cached, so an upgrade never serves stale numbers."""
     import arena.across_tasks
     import arena.leaderboard
     import arena.results
     import arena.stats
+    import arena.tracks
 
     h = hashlib.blake2b(digest_size=8)
     files = [Path(arena.leaderboard.__file__), Path(arena.across_tasks.__file__), Path(arena.results.__file__),
-             Path(__file__)]
+             Path(arena.tracks.__file__), Path(__file__)]
     files += sorted(Path(arena.stats.__file__).parent.glob("*.py"))
     for f in files:
         try:
@@ -447,11 +473,13 @@ def fingerprint() -> str:
 
 
 def rows_hash(frame: Frame, rows: pd.DataFrame, *extra: Any) -> str:
-    """Hash of exactly what the statistics of these rows depend on: each run's configuration,
-    seed, status and main test value (plus the statistics code and ``extra``)."""
+    """Hash of exactly what the statistics of these rows depend on: their tracks, each run's
+    configuration (with its track), seed, status, main test value and recorded sizes (plus the
+    statistics code and ``extra``)."""
     h = hashlib.blake2b(digest_size=16)
     h.update(fingerprint().encode())
     h.update(json.dumps([str(e) for e in extra]).encode())
+    h.update(json.dumps(sorted({str(t) for t in rows["track"].unique()})).encode())
     combo = rows["combo"].to_numpy(dtype=np.int64)
     seed = rows["seed"].to_numpy(dtype=np.int64)
     order = np.lexsort((seed, combo))
@@ -460,6 +488,8 @@ def rows_hash(frame: Frame, rows: pd.DataFrame, *extra: Any) -> str:
     h.update(seed[order].tobytes())
     h.update(status[rows["status"].cat.codes.to_numpy()][order].tobytes())
     h.update(rows["value"].to_numpy(dtype=float)[order].tobytes())
+    for c in ("body_params", "width", "state_size"):  # the board shows them: a backfill must refresh it
+        h.update(rows[c].to_numpy(dtype=float, na_value=np.nan)[order].tobytes())
     for c in np.unique(combo):
         h.update(frame.combo_digests[int(c)])
         h.update(_anchors_digest(frame, int(c)))
@@ -550,19 +580,48 @@ def _jsonable(obj: Any) -> Any:
 
 # -- statistics on selections -----------------------------------------------------------------
 def select_rows(frame: Frame, *, settings: Iterable[int] | None = None, cells: Iterable[str] | None = None,
-                max_params: int | None = None) -> pd.DataFrame:
+                max_params: int | None = None, track: str | None = None) -> pd.DataFrame:
+    """The runs of these settings, cells and track; ``max_params`` leaves out runs of larger models
+    (:func:`model_params`: parameters without the embedding where recorded)."""
     rows = frame.runs
+    if track is not None:
+        rows = rows[rows["track"] == track]
     if settings is not None:
         rows = rows[rows["setting"].isin(list(settings))]
     if cells is not None:
         rows = rows[rows["cell"].isin(list(cells))]
     if max_params is not None:
-        rows = rows[rows["n_params"].isna() | (rows["n_params"] <= max_params)]
+        size = model_params(rows)
+        rows = rows[size.isna() | (size <= max_params)]
     return rows
 
 
+def model_params(rows: pd.DataFrame) -> pd.Series:
+    """Each run's parameters without the token embedding (``body_params``), or its total
+    (``n_params``) where the run never recorded the former; <NA> where neither is known."""
+    return rows["body_params"].fillna(rows["n_params"])
+
+
+def tracks_of(rows: pd.DataFrame) -> list[str]:
+    """The tracks of these runs, in display order (arena.tracks.ordered)."""
+    from arena.tracks import ordered
+
+    return ordered(str(t) for t in rows["track"].unique()) if len(rows) else []
+
+
+def one_track(rows: pd.DataFrame, track: str | None = None) -> tuple[str | None, pd.DataFrame]:
+    """(track, its rows): ``track``, or the first of the rows' tracks in display order. Nothing
+    that pools runs (an aggregate, a Holm family) ever sees two tracks."""
+    if track is None:
+        have = tracks_of(rows)
+        track = have[0] if have else None
+    return track, rows[rows["track"] == track] if track is not None else rows
+
+
 def board(frame: Frame, rows: pd.DataFrame, progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
-    """``arena.leaderboard.task_board`` rows for the selected runs, one cached block per setting."""
+    """``arena.leaderboard.task_board`` rows for the selected runs, one cached block per setting
+    (a setting has one track; rows of several tracks give their settings track by track, as
+    ``task_board`` does, never pooled)."""
     from arena.leaderboard import task_board
 
     out: list[dict[str, Any]] = []
@@ -570,14 +629,15 @@ def board(frame: Frame, rows: pd.DataFrame, progress: Callable[[int, int], None]
     for i, (sid, idx) in enumerate(groups.items()):
         sub = rows.iloc[idx]
         label = str(frame.settings.at[int(sid), "label"])
+        track = str(frame.settings.at[int(sid), "track"])
 
-        def compute(sub: pd.DataFrame = sub, label: str = label) -> list[dict[str, Any]]:
-            block = task_board(FrameStore(frame, sub))
+        def compute(sub: pd.DataFrame = sub, label: str = label, track: str = track) -> list[dict[str, Any]]:
+            block = task_board(FrameStore(frame, sub), track=track)
             for r in block:
                 r["setting"] = label  # labels of the whole store, not of this slice
             return block
 
-        block = cached("board", rows_hash(frame, sub, "board"), compute)
+        block = cached("board", rows_hash(frame, sub, "board", track), compute)
         for r in block:
             out.append({**r, "setting_id": int(sid)})
         if progress:
@@ -585,39 +645,85 @@ def board(frame: Frame, rows: pd.DataFrame, progress: Callable[[int, int], None]
     return out
 
 
-def aggregate_digest(frame: Frame, rows: pd.DataFrame) -> str:
-    return rows_hash(frame, rows, "aggregate")
+def cell_sizes(rows: pd.DataFrame) -> dict[tuple[int, str], dict[str, int | None]]:
+    """(setting id, cell) → its model size as ``Setting.sizes`` gives it: the median (the upper
+    one of an even count) of ``body_params``, ``width`` and ``state_size`` over its runs."""
+    out: dict[tuple[int, str], dict[str, int | None]] = {}
+    for (sid, cell), sub in rows.groupby(["setting", rows["cell"].astype(str)], sort=False, observed=True):
+        size: dict[str, int | None] = {}
+        for c in ("body_params", "width", "state_size"):
+            vals = sorted(v for v in _ints(sub[c]) if v is not None)
+            size[c] = vals[len(vals) // 2] if vals else None
+        out[(int(sid), str(cell))] = size
+    return out
 
 
-def aggregate(frame: Frame, rows: pd.DataFrame) -> dict[str, Any]:
-    """``arena.leaderboard.aggregate_board`` over the selected runs (cached)."""
+def aggregate_digest(frame: Frame, rows: pd.DataFrame, track: str | None = None) -> str:
+    track, rows = one_track(rows, track)
+    return rows_hash(frame, rows, "aggregate", track)
+
+
+def aggregate(frame: Frame, rows: pd.DataFrame, track: str | None = None) -> dict[str, Any]:
+    """``arena.leaderboard.aggregate_board`` over the selected runs of one track (``track``, or
+    the first of the rows' tracks in display order), cached."""
     from arena.leaderboard import aggregate_board
 
+    track, rows = one_track(rows, track)
     if rows.empty:
         return {"rows": [], "settings": [], "partial": [], "left_out_settings": [], "unscored_settings": [],
-                "friedman": None, "improvement": {}, "profiles": {}, "taus": [], "n_boot": None}
-    return cached("aggregate", aggregate_digest(frame, rows), lambda: aggregate_board(FrameStore(frame, rows)))
+                "friedman": None, "improvement": {}, "profiles": {}, "taus": [], "n_boot": None, "track": track}
+    return cached("aggregate", rows_hash(frame, rows, "aggregate", track),
+                  lambda: aggregate_board(FrameStore(frame, rows), track=track))
 
 
-def pairwise(frame: Frame, rows: pd.DataFrame, cells: list[str]) -> list[dict[str, Any]]:
-    """``arena.leaderboard.compare`` for every pair of ``cells`` on the rows' settings (cached)."""
+def pairwise(frame: Frame, rows: pd.DataFrame, cells: list[str], track: str | None = None) -> list[dict[str, Any]]:
+    """``arena.leaderboard.compare`` for every pair of ``cells`` on the rows' settings of one
+    track (cached)."""
     from arena.leaderboard import compare
+
+    track, rows = one_track(rows, track)
 
     def compute() -> list[dict[str, Any]]:
         out = []
         fs = FrameStore(frame, rows)
         for i, a in enumerate(cells):
             for b in cells[i + 1:]:
-                out.extend(compare(fs, a, b))
+                out.extend(compare(fs, a, b, track=track))
         return out
 
-    return cached("pairwise", rows_hash(frame, rows, "pairwise", *cells), compute)
+    return cached("pairwise", rows_hash(frame, rows, "pairwise", track, *cells), compute)
 
 
-def compare_pair(frame: Frame, rows: pd.DataFrame, a: str, b: str) -> list[dict[str, Any]]:
+def compare_pair(frame: Frame, rows: pd.DataFrame, a: str, b: str, track: str | None = None) -> list[dict[str, Any]]:
+    """``arena compare A B`` on the rows' settings of one track (cached; Holm over those settings),
+    each row with its ``setting_id`` and the store's label of the setting."""
     from arena.leaderboard import compare
 
-    return cached("compare", rows_hash(frame, rows, "compare", a, b), lambda: compare(FrameStore(frame, rows), a, b))
+    track, rows = one_track(rows, track)
+    out = cached("compare", rows_hash(frame, rows, "compare", track, a, b),
+                 lambda: compare(FrameStore(frame, rows), a, b, track=track))
+    ids = _slice_settings(frame, rows)
+    result = []
+    for r in out:
+        sid = ids.get((r["track"], r["task"], r["preset"], r["setting"]))
+        result.append({**r, "setting_id": sid,
+                       "setting": r["setting"] if sid is None else str(frame.settings.at[sid, "label"])})
+    return result
+
+
+def _slice_settings(frame: Frame, rows: pd.DataFrame) -> dict[tuple[str, str, str, str], int]:
+    """(track, task, preset, label) → setting id, with the labels ``arena.leaderboard`` gives
+    these rows alone (labels depend on which values vary, so one run per configuration will do)."""
+    from arena.results import setting_labels
+
+    first = rows.drop_duplicates("combo")
+    reps = [{**frame.combos[int(c)], "key": int(c)} for c in first["combo"]]
+    labels = setting_labels(reps)
+    out = {}
+    for c, sid in zip(first["combo"], first["setting"]):
+        combo = frame.combos[int(c)]
+        out[(combo["track"], combo["task"], combo["preset"], labels[int(c)])] = int(sid)
+    return out
 
 
 # -- other reads ------------------------------------------------------------------------------
@@ -682,12 +788,21 @@ def search_runs(store: Store, text: str = "", statuses: Iterable[str] | None = N
                                                                       r.cell_dist, r.task_dist)]))
         if statuses is not None:
             cond.append(r.status.in_(list(statuses)))
-        cols = [r.key, cell, task, r.preset, r.seed, r.status, r.params, r.cell_options, r.main_metric, r.epochs,
-                r.duration_s, r.n_params, r.device, r.finished_at]
+        cols = [r.key, cell, task, r.preset, r.seed, r.status, r.params, r.cell_options, r.train, r.main_metric,
+                r.epochs, r.duration_s, r.n_params, r.body_params, r.width, r.state_size, r.device, r.finished_at]
         q = select(*cols).where(*cond).order_by(r.task, r.cell, r.preset, r.seed).limit(int(limit))
         total = conn.execute(select(func.count()).select_from(schema.runs).where(*cond)).scalar() or 0
         rows = [dict(row._mapping) for row in conn.execute(q)]
-    return int(total), rows
+    from arena.tracks import track_of
+
+    memo: dict[str | None, Any] = {}
+    out = []
+    for row in rows:  # the track beside the preset; the train settings it follows from at the end
+        train = row.pop("train")
+        items = list(row.items())
+        i = list(row).index("preset") + 1
+        out.append(dict(items[:i] + [("track", track_of(_loads(train, memo)))] + items[i:] + [("train", train)]))
+    return int(total), out
 
 
 def run_detail(store: Store, key: str) -> dict[str, Any] | None:
@@ -703,8 +818,10 @@ def run_detail(store: Store, key: str) -> dict[str, Any] | None:
         with store.engine.connect() as conn:
             row = conn.execute(select(e.data).where(e.id == r["env_id"])).first()
         env = json.loads(row[0]) if row else None
-    return {**r, "metrics": m.get("test", {}), "val_metrics": m.get("val", {}), "environment": env,
-            "curves": store.curves(key)}
+    from arena.tracks import track_of
+
+    return {**r, "track": track_of(r["train"]), "metrics": m.get("test", {}), "val_metrics": m.get("val", {}),
+            "environment": env, "curves": store.curves(key)}
 
 
 def throughput(store: Store) -> pd.DataFrame:

@@ -3,7 +3,9 @@
 Rows go straight into the real schema through SQLAlchemy: runs with the installed cells' and
 tasks' names, presets and parameters, per-seed test and validation metrics, some failed and
 diverged runs, a few curves, and one environment. Values are drawn from a per-(cell, setting)
-distribution so the leaderboard has real ties and real leaders.
+distribution so the leaderboard has real ties and real leaders. Every run is on the ``bare``
+track (one hidden size per preset) and records its sizes (``n_params``, ``body_params``,
+``width``, ``state_size``).
 """
 from __future__ import annotations
 
@@ -94,7 +96,8 @@ def build_store(url: str, n_runs: int = 100_000, *, seed: int = 0, n_cells: int 
                             "env_id": env_id, "owner": None, "created_at": now, "started_at": now,
                             "finished_at": now, "duration_s": rng.uniform(1, 100), "epochs": train["epochs"],
                             "best_epoch": train["epochs"], "n_params": 1000 * (CELLS.index(cell.split("-v")[0]) + 1),
-                            "cell_params": 900, "state_size": 16, "impl": "synthetic",
+                            "body_params": 1000 * (CELLS.index(cell.split("-v")[0]) + 1) - 100,
+                            "width": train["hidden"], "cell_params": 900, "state_size": 16, "impl": "synthetic",
                             "error": "Traceback (most recent call last):\nRuntimeError: synthetic failure"
                                      if status == "failed" else None,
                         })

@@ -2,6 +2,11 @@
 
 Every number comes from arena's own statistics (``arena.leaderboard`` and ``arena.stats``) via
 :mod:`arena.app.data`, so the app and ``arena leaderboard`` / ``arena compare`` always agree.
+
+Every page with results shows one **track** (:mod:`arena.tracks`), picked in the sidebar
+(matched first), and says which; runs of different tracks never share a table, a heatmap or an
+aggregate. Each cell's size (parameters without the token embedding, and its state size) is
+shown beside its score.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from arena.app import data
 from arena.errors import StoreError
 from arena.leaderboard import EQUIVALENCE_MARGIN
+from arena.leaderboard import _size as _size_text  # "25.5k params · state 64", as `arena leaderboard` prints it
 
 SCORE_NOTE = ("Scores: chance = 0 and the task's solved level = 1 on the metric's scale (log scale for error "
               "metrics); failed and diverged runs score −1 (the floor).")
@@ -43,6 +49,20 @@ VERDICT_STYLE = {"leader": ("font-weight: bold; background-color: rgba(255, 215,
 STATIC_TABLE_MAX = (30, 8)
 #: Above this many runs, an aggregate that is not cached yet waits for a click (it takes seconds).
 AUTO_AGGREGATE_RUNS = 20_000
+#: The sidebar's track selector (one key on every page; the last choice carries to the next page).
+TRACK_KEY = "track"
+TRACK_HELP = ("How the models were built. matched: every cell sized to the same parameter budget (parameters "
+              "without the token embedding; only the model width is solved per cell). bare: every cell at the "
+              "preset's hidden size, so cells differ in size. L×block: L layers in residual blocks. Only like is "
+              "compared with like: each page shows one track, and runs of different tracks are never pooled.")
+SIZE_NOTE = ("Sizes: parameters without the token embedding · the recurrent state size (the median over the cell's "
+             "runs on the setting).")
+#: The columns of the CSV download: those of `arena leaderboard --format csv`.
+CSV_COLUMNS = ["track", "task", "preset", "setting", "cell", "body_params", "width", "state_size", "metric", "scale",
+               "value", "value_kind", "n", "n_done", "failed", "diverged", "failure_rate", "all_failed", "scored",
+               "score_note", "score", "score_std", "ci_low", "ci_high", "ci_method", "score_values", "rank", "leader",
+               "star", "verdict", "p_vs_leader", "p_vs_leader_raw", "test", "p_vs_chance", "chance", "solved",
+               "params", "cell_options"]
 
 
 @dataclass
@@ -93,6 +113,45 @@ def _host() -> Any:
     return get_host()
 
 
+def describe_track(track: str) -> str:
+    """A track in words: ``matched 2×residual-mlp`` → sized to one budget, 2 layers of residual-mlp blocks."""
+    base, _, stack = track.partition(" ")
+    text = {"matched": "every cell sized to the same parameter budget (parameters without the token embedding; "
+                       "only the model width is solved per cell)",
+            "bare": "every cell at the preset's hidden size, so the cells differ in size"}.get(base, base)
+    if stack:
+        layers, _, block = stack.partition("×")
+        text += f"; {layers} layers of {block} blocks"
+    return text
+
+
+def track_selector(frame: data.Frame) -> str | None:
+    """The sidebar's track (tracks in arena.tracks order, the matched track first): a link's
+    ``?track=``, else the last one picked, else the first. Disabled when the store has one."""
+    tracks = frame.tracks
+    if not tracks:
+        return None
+    wanted = st.query_params.get(TRACK_KEY) or st.session_state.get("track_choice")
+    track = st.sidebar.selectbox("Track", tracks, index=tracks.index(wanted) if wanted in tracks else 0,
+                                 key=TRACK_KEY, disabled=len(tracks) < 2, help=TRACK_HELP)
+    st.session_state["track_choice"] = track
+    return track
+
+
+def track_line(frame: data.Frame, track: str | None) -> None:
+    """Says which track the page shows, and which others the store has."""
+    if track is None:
+        return
+    others = [t for t in frame.tracks if t != track]
+    st.markdown(f"**Track: {track}** — {describe_track(track)}. "
+                + (f"Other tracks in this store: {', '.join(others)} (pick one in the sidebar); runs of different "
+                   "tracks are never pooled." if others else "The only track in this store."))
+
+
+def size_text(body_params: int | None, state_size: int | None) -> str:
+    return _size_text({"body_params": body_params, "state_size": state_size})
+
+
 def cell_plugins(cells: list[str]) -> dict[str, str]:
     host = _host()
     return {c: (host.cells.get(c).plugin if c in host.cells else "(not installed)") for c in cells}
@@ -126,7 +185,9 @@ def entry_text(r: dict[str, Any]) -> str:
     if r["value"] is None:
         return "—"
     score = f"score {score_text(r)}" if r["scored"] else "not scored"
-    return " · ".join([f"{r['value']:.3g}", score, f"failed {failures(r)}/{r['n']}", verdict_text(r)]).strip(" ·")
+    size = r.get("size") or size_text(r.get("body_params"), r.get("state_size"))
+    return " · ".join(p for p in [f"{r['value']:.3g}", score, f"failed {failures(r)}/{r['n']}", verdict_text(r), size]
+                      if p)
 
 
 def column_title(r: dict[str, Any]) -> str:
@@ -142,19 +203,19 @@ def board_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def csv_text(rows: list[dict[str, Any]]) -> str:
-    cols = ["task", "preset", "setting", "cell", "metric", "scale", "value", "value_kind", "n", "n_done", "failed",
-            "diverged", "failure_rate", "all_failed", "scored", "score_note", "score", "score_std", "ci_low",
-            "ci_high", "ci_method", "score_values", "rank", "leader", "star", "verdict", "p_vs_leader",
-            "p_vs_leader_raw", "test", "p_vs_chance", "chance", "solved", "params", "cell_options"]
+    cols = CSV_COLUMNS
     df = pd.DataFrame([{c: (json.dumps(r.get(c), sort_keys=True) if c in ("params", "cell_options", "score_values")
                             else r.get(c))
                         for c in cols} for r in rows], columns=cols)
     return df.to_csv(index=False)
 
 
-def _settings_of(frame: data.Frame, presets: list[str] | None = None, tasks: list[str] | None = None) -> list[int]:
+def _settings_of(frame: data.Frame, presets: list[str] | None = None, tasks: list[str] | None = None,
+                 track: str | None = None) -> list[int]:
     s = frame.settings
     mask = pd.Series(True, index=s.index)
+    if track is not None:
+        mask &= s["track"] == track
     if presets is not None:
         mask &= s["preset"].isin(presets)
     if tasks is not None:
@@ -221,13 +282,15 @@ def leaderboard_page() -> None:
         return
     frame = ctx.frame
     sb = st.sidebar
+    track = track_selector(frame)
+    track_line(frame, track)
     sb.header("Filters")
     presets = sorted(frame.settings["preset"].unique())
     sel_presets = sb.multiselect("Preset", presets, default=_default_presets(presets), key="lb_presets",
                                  help="Task presets; smoke presets are tests, not results, and are hidden by default.")
     tasks = sorted(frame.settings["task"].unique())
     sel_tasks = sb.multiselect("Task", tasks, default=tasks, key="lb_tasks")
-    settings = _settings_of(frame, sel_presets, sel_tasks)
+    settings = _settings_of(frame, sel_presets, sel_tasks, track)
     varying = _varying_params(frame, settings)
     if varying:
         params = _setting_params(frame)
@@ -246,13 +309,14 @@ def leaderboard_page() -> None:
                                  help="Only the cells registered by these plugins.")
     sel_cells = [c for c in cells if plugins[c] in sel_plugins]
     max_params = None
-    n_params = frame.runs["n_params"].dropna()
-    if len(n_params) and int(n_params.min()) < int(n_params.max()):
-        lo, hi = int(n_params.min()), int(n_params.max())
-        budget = sb.slider("Parameter budget (max parameters)", lo, hi, hi, key="lb_budget",
-                           help="Leave out runs of models with more parameters than this.")
+    sizes = data.model_params(data.select_rows(frame, track=track)).dropna()
+    if len(sizes) and int(sizes.min()) < int(sizes.max()):
+        lo, hi = int(sizes.min()), int(sizes.max())
+        budget = sb.slider("Parameter budget (max parameters without the embedding)", lo, hi, hi, key="lb_budget",
+                           help="Leave out runs of models with more parameters than this, counting the parameters "
+                                "without the token embedding (a run that did not record them counts its total).")
         max_params = None if budget >= hi else budget
-    rows = data.select_rows(frame, settings=settings, cells=sel_cells, max_params=max_params)
+    rows = data.select_rows(frame, settings=settings, cells=sel_cells, max_params=max_params, track=track)
     if rows.empty:
         st.info("No runs match these filters. Widen them in the sidebar.")
         return
@@ -269,16 +333,17 @@ def leaderboard_page() -> None:
                    "the floor (−1), so the board below shows every cell as failed. The Runs page shows each "
                    "traceback.")
     board = _board_with_progress(frame, rows)
-    st.caption(f"{len(results):,} runs · {rows['cell'].nunique()} cells · {rows['setting'].nunique()} settings"
+    st.caption(f"Track {track} · {len(results):,} runs · {rows['cell'].nunique()} cells · "
+               f"{rows['setting'].nunique()} settings"
                + (f" · {n_pending} pending runs left out" if n_pending else "")
                + (f" · {n_failed} failed or diverged (scored at the floor, −1)" if n_failed else ""))
 
     st.subheader("Cells × tasks")
     matrix_view(board)
-    st.caption(VERDICT_LEGEND)
+    st.caption(VERDICT_LEGEND + " " + SIZE_NOTE)
     st.markdown(METHOD_NOTE)
     c1, c2 = st.columns([1, 3])
-    c1.download_button("Download CSV", lambda: csv_text(board), file_name="leaderboard.csv", mime="text/csv",
+    c1.download_button("Download CSV", lambda: csv_text(board), file_name=_csv_name(track), mime="text/csv",
                        key="lb_csv", on_click="ignore")
     with st.expander("Full table (one row per cell and setting)"):
         st.dataframe(board_frame(board), hide_index=True)
@@ -286,7 +351,7 @@ def leaderboard_page() -> None:
     st.subheader("Across tasks")
     results_rows = rows[statuses.isin(data.RESULT_STATUSES)]
     if (len(results_rows) > AUTO_AGGREGATE_RUNS and not st.session_state.get("lb_agg_on")
-            and not data.is_cached("aggregate", data.aggregate_digest(frame, rows))):
+            and not data.is_cached("aggregate", data.aggregate_digest(frame, rows, track))):
         st.info(f"The cross-task aggregate of these {len(results_rows):,} runs (stratified bootstraps over "
                 f"{rows['setting'].nunique()} settings) is not computed yet; it takes a while the first time and is "
                 "then cached for every visitor until the selected runs change.")
@@ -294,8 +359,13 @@ def leaderboard_page() -> None:
             return
         st.session_state["lb_agg_on"] = True
     with st.spinner("Aggregating across settings (cached afterwards)…"):
-        agg = data.aggregate(frame, rows)
+        agg = data.aggregate(frame, rows, track)
     aggregate_view(agg)
+
+
+def _csv_name(track: str | None) -> str:
+    slug = "".join(c if c.isalnum() else "-" for c in (track or "")).strip("-")
+    return f"leaderboard-{slug}.csv" if slug else "leaderboard.csv"
 
 
 def matrix_view(board: list[dict[str, Any]]) -> None:
@@ -343,6 +413,8 @@ def aggregate_view(agg: dict[str, Any]) -> None:
                 + (f" Cells missing some settings: {', '.join(agg['partial'])}." if agg["partial"] else ""))
         return
     df = pd.DataFrame(agg["rows"])
+    if agg.get("track"):
+        st.caption(f"Track **{agg['track']}** only: runs of other tracks are never pooled into this aggregate.")
     st.dataframe(df[["cell", "mean score [95% CI]", "IQM [95% CI]", "mean rank", "rank [CD]", "failed k/n", "n_tasks",
                      "n_runs"]], hide_index=True, key="lb_aggregate")
     chart = alt.Chart(df).encode(y=alt.Y("cell:N", sort=list(df["cell"]), title=None))
@@ -401,14 +473,17 @@ def task_page() -> None:
     if ctx is None:
         return
     frame = ctx.frame
-    tasks = sorted(frame.settings["task"].unique())
+    track = track_selector(frame)
+    ts = frame.settings[frame.settings["track"] == track]  # the track's settings: tasks and presets it has
+    tasks = sorted(ts["task"].unique())
     linked = st.query_params.get("task")  # /task?task=NAME links to one task
     task = st.sidebar.selectbox("Task", tasks, index=tasks.index(linked) if linked in tasks else 0, key="task_task")
-    presets = sorted(frame.settings.loc[frame.settings["task"] == task, "preset"].unique())
+    presets = sorted(ts.loc[ts["task"] == task, "preset"].unique())
     preset = st.sidebar.selectbox("Preset", presets, index=presets.index(_default_presets(presets)[0]),
                                   key="task_preset")
-    settings = _settings_of(frame, [preset], [task])
+    settings = _settings_of(frame, [preset], [task], track)
     _task_header(task)
+    track_line(frame, track)
     rows = data.select_rows(frame, settings=settings)
     board = _board_with_progress(frame, rows)
     titles = {s: str(frame.settings.at[s, "title"]) for s in settings}
@@ -432,7 +507,7 @@ def task_page() -> None:
     seeds_chart(frame, sid, block)
     if block:
         st.dataframe(board_frame(block), hide_index=True, key="task_board")
-        st.caption(VERDICT_LEGEND)
+        st.caption(VERDICT_LEGEND + " " + SIZE_NOTE)
 
     st.subheader("Learning curves")
     names = data.curve_names(ctx.store, task)
@@ -489,7 +564,8 @@ def seeds_chart(frame: data.Frame, sid: int, block: list[dict[str, Any]]) -> Non
     pts = pd.DataFrame(pts)
     order = [r["cell"] for r in block]
     summ = pd.DataFrame([{"cell": r["cell"], "score": r["score"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-                          "n": r["n"], "failed": f"{failures(r)}/{r['n']}", "verdict": verdict_text(r)}
+                          "n": r["n"], "failed": f"{failures(r)}/{r['n']}", "verdict": verdict_text(r),
+                          "size": r.get("size") or ""}
                          for r in block if r["score"] is not None and not r["all_failed"]])
     if pts.empty or summ.empty:
         st.info("No finished runs in this setting.")
@@ -526,7 +602,8 @@ def slice_view(frame: data.Frame, task: str, preset: str, settings: list[int], b
         y = None if r["all_failed"] else r["score"] if scored else r["value"]
         recs.append({"cell": r["cell"], key: p[key], "y": y,
                      "ci_low": r["ci_low"] if scored else None, "ci_high": r["ci_high"] if scored else None,
-                     "n": r["n"], "failed": f"{failures(r)}/{r['n']}", "other": rest or "—"})
+                     "n": r["n"], "failed": f"{failures(r)}/{r['n']}", "size": r.get("size") or "",
+                     "other": rest or "—"})
     df = pd.DataFrame(recs)
     if df.empty or df["y"].isna().all():
         st.info("Nothing to slice.")
@@ -539,7 +616,8 @@ def slice_view(frame: data.Frame, task: str, preset: str, settings: list[int], b
     base = alt.Chart(df).encode(x=alt.X(f"{key}:{'Q' if numeric else 'O'}", title=key), color="cell:N")
     enc = {"strokeDash": "other:N"} if df["other"].nunique() > 1 else {}
     line = base.mark_line(point=True).encode(y=alt.Y("y:Q", title=title, scale=alt.Scale(zero=False)),
-                                             tooltip=["cell", key, "y", "ci_low", "ci_high", "n", "failed", "other"],
+                                             tooltip=["cell", key, "y", "ci_low", "ci_high", "n", "failed", "size",
+                                                      "other"],
                                              **enc)
     err = base.mark_errorbar().encode(y=alt.Y("ci_low:Q", title=title), y2="ci_high:Q")
     st.altair_chart(line + err if scored else line, width="stretch")
@@ -560,20 +638,23 @@ def compare_page() -> None:
     if ctx is None:
         return
     frame = ctx.frame
+    track = track_selector(frame)
+    track_line(frame, track)
     cells = sorted(str(c) for c in frame.runs["cell"].unique())
-    counts = frame.runs["cell"].astype(str).value_counts()
+    counts = data.select_rows(frame, track=track)["cell"].astype(str).value_counts()
     default = sorted(cells, key=lambda c: (-counts.get(c, 0), c))[:4]
     sel = st.sidebar.multiselect("Cells", cells, default=sorted(default), key="cmp_cells")
-    presets = sorted(frame.settings["preset"].unique())
+    ts = frame.settings[frame.settings["track"] == track]  # the track's settings: presets and tasks it has
+    presets = sorted(ts["preset"].unique())
     preset = st.sidebar.selectbox("Preset", presets, index=presets.index(_default_presets(presets)[0]),
                                   key="cmp_preset")
-    tasks = sorted(frame.settings.loc[frame.settings["preset"] == preset, "task"].unique())
+    tasks = sorted(ts.loc[ts["preset"] == preset, "task"].unique())
     task = st.sidebar.selectbox("Task", ["all tasks"] + tasks, key="cmp_task")
     if len(sel) < 2:
         st.info("Pick at least two cells in the sidebar.")
         return
-    scope = _settings_of(frame, [preset], None if task == "all tasks" else [task])
-    rows = data.select_rows(frame, settings=scope, cells=sel)
+    scope = _settings_of(frame, [preset], None if task == "all tasks" else [task], track)
+    rows = data.select_rows(frame, settings=scope, cells=sel, track=track)
     rows = rows[rows["status"].astype(str).isin(data.RESULT_STATUSES)]
     if rows.empty:
         st.info("None of these cells has finished runs in this scope.")
@@ -586,8 +667,12 @@ def compare_page() -> None:
                                   "Holm-corrected p (Wilcoxon)"], horizontal=True, key="cmp_stat")
     srows = rows[rows["setting"] == sid]
     present = sorted(str(c) for c in srows["cell"].unique())
-    pairs = data.pairwise(frame, srows, present) if len(present) >= 2 else []
+    pairs = data.pairwise(frame, srows, present, track) if len(present) >= 2 else []
     heatmap(pairs, present, statistic, stats.holm)
+    sizes = data.cell_sizes(rows)
+    shown = [f"{c} {size_text(sizes[(sid, c)]['body_params'], sizes[(sid, c)]['state_size']) or 'size not recorded'}"
+             for c in present]
+    st.caption(f"Sizes on this setting (parameters without the token embedding · state size): {'; '.join(shown)}.")
     st.markdown(
         "**Method.** Each pair of cells is compared on the seeds both ran (matched pairs: same data and "
         f"initialisation seed), on the score scale, by `arena.stats.paired`. {SCORE_NOTE} "
@@ -600,16 +685,18 @@ def compare_page() -> None:
 
     if len(sel) == 2:
         st.subheader(f"{sel[0]} vs {sel[1]} on every setting")
-        compare_table(data.compare_pair(frame, rows, sel[0], sel[1]), sel[0], sel[1])
+        compare_table(data.compare_pair(frame, rows, sel[0], sel[1], track), sel[0], sel[1], sizes)
 
     st.subheader("Critical difference diagram")
     with st.spinner("Ranking across settings…"):
-        agg = data.aggregate(frame, rows)
+        agg = data.aggregate(frame, rows, track)
     cd_view(agg)
 
 
-def compare_table(cmp: list[dict[str, Any]], a: str, b: str) -> None:
-    """`arena compare A B` on every setting: values, the score difference and both verdicts in words."""
+def compare_table(cmp: list[dict[str, Any]], a: str, b: str,
+                  sizes: dict[tuple[int, str], dict[str, Any]] | None = None) -> None:
+    """`arena compare A B` on every setting: values, each side's size (parameters without the
+    embedding · state size), the score difference and both verdicts in words."""
     from arena.leaderboard import compare_display
 
     if not cmp:
@@ -619,19 +706,26 @@ def compare_table(cmp: list[dict[str, Any]], a: str, b: str) -> None:
     def side(value: float | None, failed: int, n: int) -> str:
         return f"failed {n}/{n}" if n and failed == n else f"{_fmt(value, '.4g')} · failed {failed}/{n}"
 
+    def size(r: dict[str, Any], cell: str, params: int | None) -> str:
+        state = (sizes or {}).get((r.get("setting_id"), cell), {}).get("state_size")
+        return size_text(params, state)
+
     df = pd.DataFrame([{**r, **compare_display(r), "A": side(r["value_a"], r["failed_a"], r["n_a"]),
                         "B": side(r["value_b"], r["failed_b"], r["n_b"]),
+                        "size A": size(r, a, r.get("params_a")), "size B": size(r, b, r.get("params_b")),
                         "P(A better) [95% CI]": _fmt(r["prob_improvement"], ".2f") + (
                             "" if r["ci_low"] is None else f" [{r['ci_low']:.2f}, {r['ci_high']:.2f}]")} for r in cmp])
-    st.dataframe(df[["task", "preset", "setting", "metric", "n", "A", "B", "A - B [95% CI]", "A is", "p_holm",
-                     "equivalence", "p_tost_holm", "P(A better) [95% CI]"]], hide_index=True, key="cmp_table")
+    st.dataframe(df[["track", "task", "preset", "setting", "metric", "n", "A", "size A", "B", "size B",
+                     "A - B [95% CI]", "A is", "p_holm", "equivalence", "p_tost_holm", "P(A better) [95% CI]"]],
+                 hide_index=True, key="cmp_table")
     n = {**df["A is"].value_counts(), **df["equivalence"].value_counts()}
     st.markdown(f"**In words.** Over the {len(df)} settings shown, {a} is *better* than {b} on "
                 f"{n.get('better', 0)}, *worse* on {n.get('worse', 0)} and *inconclusive* on "
                 f"{n.get('inconclusive', 0)}; *equivalent* (within ±{EQUIVALENCE_MARGIN:g} score) on "
                 f"{n.get('equivalent', 0)}, *different* on {n.get('different', 0)} and *not shown equivalent* on "
                 f"{n.get('not shown equivalent', 0)}.")
-    st.caption(f"A and B: the metric over finished runs (geometric mean for error metrics) and the failed runs. "
+    st.caption(f"A and B: the metric over finished runs (geometric mean for error metrics) and the failed runs; "
+               f"size A and size B: parameters without the token embedding · state size. "
                f"**A - B**: the mean score difference on matched seeds with its 95 % t-interval (the differences "
                f"themselves when fewer than 5 seeds match; on the metric's own scale where a setting is not scored). "
                f"{SCORE_NOTE} **A is**: better / worse when the paired "
@@ -836,10 +930,11 @@ def run_view(store: Any, key: str) -> None:
     c1.json(run["metrics"] or {}, expanded=True)
     c2.markdown("**Validation metrics**")
     c2.json(run["val_metrics"] or {}, expanded=True)
-    config = {k: run.get(k) for k in ("key", "cell", "task", "preset", "seed", "params", "train", "cell_options",
-                                      "cell_version", "task_version", "main_metric", "directions", "chance",
-                                      "data_seed", "init_seed", "device", "impl", "n_params", "cell_params",
-                                      "state_size", "epochs", "best_epoch", "created_at", "started_at", "finished_at")}
+    config = {k: run.get(k) for k in ("key", "cell", "task", "preset", "track", "seed", "params", "train",
+                                      "cell_options", "cell_version", "task_version", "main_metric", "directions",
+                                      "chance", "data_seed", "init_seed", "device", "impl", "n_params", "body_params",
+                                      "width", "cell_params", "state_size", "epochs", "best_epoch", "created_at",
+                                      "started_at", "finished_at")}
     with st.expander("Configuration", expanded=True):
         st.json(config)
     with st.expander("Environment"):

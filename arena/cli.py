@@ -460,8 +460,7 @@ def leaderboard(task: str | None, aggregate: bool, fmt: str, track: str | None, 
 @click.option("--task", "-t", default=None, help="Only this task (default: every task both cells ran).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
               show_default=True)
-@click.option("--track", default=None, help="Only this track: matched, bare, or 'matched 2×residual-mlp' (see "
-                                          "`arena leaderboard`; default: every track, the aggregate the first).")
+@click.option("--track", default=None, help="Only this track (default: every track, each its own Holm family).")
 @db_option
 def compare(a: str, b: str, task: str | None, fmt: str, track: str | None, db: str | None) -> None:
     """Cell A against cell B on matched seeds, per task setting, in words.

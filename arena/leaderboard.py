@@ -218,6 +218,8 @@ def display(r: dict[str, Any]) -> dict[str, str]:
 
 
 def _count(p: int) -> str:
+    if p >= 1_000_000:
+        return f"{p / 1_000_000:.2f}M"
     return f"{p / 1000:.1f}k" if p >= 1000 else str(p)
 
 
@@ -233,7 +235,7 @@ def compare(store: Store, a: str, b: str, task: str | None = None, n_boot: int =
     """A against B on every setting both ran, on matched seeds, on the score scale: the paired
     difference with its t-interval, the t-test Holm-corrected over the settings shown, and the
     verdict (better / worse / inconclusive); the equivalence test (TOST, ``margin`` in score
-    units, Holm over the settings) and its verdict (equivalent / not shown equivalent /
+    units, Holm over the settings of the track) and its verdict (equivalent / not shown equivalent /
     different); Wilcoxon, d_z and P(A better) for reference."""
     rows = []
     for s in load_settings(store, task, track=track):
@@ -256,13 +258,15 @@ def compare(store: Store, a: str, b: str, task: str | None = None, n_boot: int =
         if normalised and len(seeds) >= 2:
             row["p_tost"] = stats.tost_p(row["diffs"], margin)
         rows.append(row)
-    for r, p in zip(rows, stats.holm([r["p_ttest"] for r in rows])):
-        r["p_holm"] = p
-        r["decision"] = stats.decide(r["mean_diff"], p, higher_is_better=r["scored"] or r["higher_is_better"])
-    for r, p in zip(rows, stats.holm([r["p_tost"] for r in rows])):
-        r["p_tost_holm"] = p
-        r["equivalence"] = (stats.equivalence(p, r["p_holm"]) if r["scored"]
-                            else "not testable (the task declares no anchors)")
+    for track in {r["track"] for r in rows}:  # one Holm family per track: tracks are never pooled
+        family = [r for r in rows if r["track"] == track]
+        for r, p in zip(family, stats.holm([r["p_ttest"] for r in family])):
+            r["p_holm"] = p
+            r["decision"] = stats.decide(r["mean_diff"], p, higher_is_better=r["scored"] or r["higher_is_better"])
+        for r, p in zip(family, stats.holm([r["p_tost"] for r in family])):
+            r["p_tost_holm"] = p
+            r["equivalence"] = (stats.equivalence(p, r["p_holm"]) if r["scored"]
+                                else "not testable (the task declares no anchors)")
     return rows
 
 
@@ -298,6 +302,8 @@ def board_matrix(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, 
         setting = r["task"] + ("" if r["preset"] == "standard" else f" ({r['preset']})")
         if r["setting"]:
             setting += f" [{r['setting']}]"
+        if len({x["track"] for x in rows}) > 1:
+            setting = f"{r['track']}: {setting}"
         row = table.setdefault(setting, {"setting": setting, "metric": r["metric"], **{c: "" for c in cells}})
         if r["all_failed"]:
             text = f"failed {r['n']}/{r['n']}"

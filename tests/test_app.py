@@ -83,6 +83,13 @@ def table_with(at: AppTest, column: str) -> Any:
     return found[0]
 
 
+def chart_frames(chart: Any) -> list[Any]:
+    """The data sets of a chart, as data frames."""
+    import pyarrow as pa
+
+    return [pa.ipc.open_stream(d.data.data).read_pandas() for d in chart.proto.datasets]
+
+
 def profile_chart(at: AppTest) -> Any:
     """The data of the across-tasks performance profile (one line per cell over score thresholds)."""
     import pyarrow as pa
@@ -127,6 +134,17 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> str:
     with sqlite3.connect(path) as c:
         assert c.execute("select count(*) from runs where status='done'").fetchone()[0] == 12
         assert c.execute("select count(*) from throughput").fetchone()[0] >= 2
+    return url
+
+
+@pytest.fixture(scope="module")
+def two_tracks(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """gru and rnn on adding twice: bare (the preset's hidden size) and matched to a 5000-parameter budget."""
+    path = tmp_path_factory.mktemp("tracks") / "arena.db"
+    base = ["run", "-m", "gru,rnn", "-t", "adding", "--preset", "smoke", "--set", "epochs=1", "--seeds", "0-1"]
+    url = _build(path, base, [*base, "--budget", "5000"])
+    with sqlite3.connect(path) as c:
+        assert c.execute("select count(*) from runs where status='done'").fetchone()[0] == 8
     return url
 
 
@@ -216,7 +234,11 @@ def test_leaderboard_page(filled: str, monkeypatch: pytest.MonkeyPatch, arena: A
     cells = " ".join(str(v) for v in m.to_numpy().ravel())
     assert "score " in cells and "failed 0/3" in cells and "(values " in cells  # 3 seeds: no interval
     assert "leader" in cells and any(v in cells for v in ("worse", "inconclusive"))
+    assert " params · state " in cells  # each cell's size beside its score
+    track = at.sidebar.selectbox(key="track")  # one track: shown, and said, but nothing to pick
+    assert track.options == ["bare"] and track.value == "bare" and track.disabled
     shown = texts(at)
+    assert "Track: bare" in shown and "The only track in this store" in shown
     assert "inconclusive: not shown worse than the leader" in shown and "chance = 0" in shown
     assert_no_tie_wording(at)
     assert at.get("download_button"), "CSV download"
@@ -231,8 +253,10 @@ def test_leaderboard_page(filled: str, monkeypatch: pytest.MonkeyPatch, arena: A
     for r in board:
         c = cli[(r["task"], r["cell"])]
         for k in ("value", "score", "score_std", "ci_low", "ci_high", "n", "n_done", "rank", "leader", "star",
-                  "verdict", "failed", "diverged", "all_failed", "scored", "p_vs_leader", "solved", "scale"):
+                  "verdict", "failed", "diverged", "all_failed", "scored", "p_vs_leader", "solved", "scale",
+                  "track", "body_params", "width", "state_size"):
             assert r[k] == pytest.approx(c[k]) if isinstance(c[k], float) else r[k] == c[k], k
+        assert r["body_params"] and r["state_size"] and r["size"] in entry_text(r)
         assert r["scored"] and entry_text(r) in cells
         assert ("★" in entry_text(r)) == (r["leader"] and r["star"])
     # Across tasks: mean, IQM, ranks with the rank interval, P(X > Y), the performance profile.
@@ -261,7 +285,8 @@ def test_leaderboard_csv_matches_the_board(filled: str, monkeypatch: pytest.Monk
     frame = data.load_frame(store)
     board = data.board(frame, frame.runs)
     df = pd.read_csv(StringIO(views.csv_text(board)))
-    assert list(df.columns[:5]) == ["task", "preset", "setting", "cell", "metric"]
+    assert list(df.columns[:8]) == ["track", "task", "preset", "setting", "cell", "body_params", "width", "state_size"]
+    assert set(df["track"]) == {"bare"} and df["body_params"].tolist() == [r["body_params"] for r in board]
     assert sorted(df["cell"]) == ["gru", "gru", "lstm", "lstm"]
     assert df["value"].tolist() == pytest.approx([r["value"] for r in board])
     assert df["score"].tolist() == pytest.approx([r["score"] for r in board])
@@ -360,6 +385,112 @@ def test_across_tasks_states_every_interval(scored: str, monkeypatch: pytest.Mon
     assert not at.exception and "chance 0.25 → score 0, solved 1 → score 1" in texts(at)
     board = table_with(at, "score [95% CI]")
     assert all(v.count("[") == 1 for v in board["score [95% CI]"])
+
+
+def _tracks_shown(at: AppTest) -> set[str]:
+    """The tracks of every table on the page that has a track column."""
+    return {str(t) for tab in list(at.dataframe) + list(at.table) if "track" in tab.value.columns
+            for t in tab.value["track"]}
+
+
+def test_tracks_are_shown_one_at_a_time(two_tracks: str, monkeypatch: pytest.MonkeyPatch, arena: Any) -> None:
+    """Two tracks in one store: the selector lists both (matched first); each page shows the track
+    picked and says so; no table, heatmap or aggregate pools the two; sizes sit beside scores."""
+    from arena.app import data
+    from arena.app.views import entry_text
+
+    monkeypatch.setenv("ARENA_APP_DB", two_tracks)
+    store = data.open_readonly(two_tracks)
+    frame = data.load_frame(store)
+    assert frame.tracks == ["matched", "bare"]
+    assert sorted(frame.settings["track"]) == ["bare", "matched"]  # one setting per track, never shared
+    cli = {t: arena.json("leaderboard", "--format", "json", "--track", t, "--db", two_tracks) for t in frame.tracks}
+    boards = {t: data.board(frame, data.select_rows(frame, track=t)) for t in frame.tracks}
+    for t, board in boards.items():  # the fast path is `arena leaderboard --track T`, sizes included
+        assert len(board) == len(cli[t]) == 2 and {r["track"] for r in board} == {t}
+        for r, c in zip(board, cli[t]):
+            for k in ("track", "cell", "body_params", "width", "state_size", "value", "score", "rank", "verdict"):
+                assert r[k] == pytest.approx(c[k]) if isinstance(c[k], float) else r[k] == c[k], (t, k)
+            assert r["body_params"] and r["state_size"] and " params · state " in r["size"]
+    matched = {r["cell"]: r["body_params"] for r in boards["matched"]}
+    assert all(abs(v - 5000) <= 0.05 * 5000 for v in matched.values())  # sized to the budget
+    assert {r["cell"]: r["body_params"] for r in boards["bare"]} != matched
+    digests = {data.rows_hash(frame, frame.setting_rows(s), "board", frame.settings.at[s, "track"])
+               for s in frame.settings.index}
+    assert len(digests) == 2  # the two tracks' settings never share a cache entry
+    # The whole board, track by track, equals `arena leaderboard` (every track, in order).
+    every = [{k: v for k, v in r.items() if k != "setting_id"} for r in data.board(frame, frame.runs)]
+    assert [(r["track"], r["cell"]) for r in every] == [(r["track"], r["cell"])
+                                                       for r in arena.json("leaderboard", "--format", "json",
+                                                                           "--db", two_tracks)]
+
+    # Leaderboard: matched first; switching the track changes every entry; never both at once.
+    at = page("leaderboard")
+    sel = at.sidebar.selectbox(key="track")
+    assert sel.options == ["matched", "bare"] and sel.value == "matched" and not sel.disabled
+    for track, other in (("matched", "bare"), ("bare", "matched")):
+        if track != sel.value:
+            at.sidebar.selectbox(key="track").set_value(track).run()
+            assert not at.exception
+        shown = texts(at)
+        assert f"Track: {track}" in shown and f"Other tracks in this store: {other}" in shown
+        assert f"Track **{track}** only" in shown  # the aggregate says which track it is
+        entries = " ".join(str(v) for v in matrix(at).to_numpy().ravel())
+        assert matrix(at).shape == (2, 1)  # one column: the track's one setting, not one per track
+        assert all(entry_text(r) in entries for r in boards[track])
+        assert not any(r["size"] in entries for r in boards[other])  # no entry of the other track
+        agg = table_with(at, "rank [CD]")
+        assert set(agg["n_runs"]) == {2} and set(agg["n_tasks"]) == {1}  # 2 seeds of one setting: not pooled
+        assert _tracks_shown(at) == {track}
+        from io import StringIO
+
+        import pandas as pd
+        from arena.app import views
+
+        csv = pd.read_csv(StringIO(views.csv_text(data.board(frame, data.select_rows(frame, track=track)))))
+        assert set(csv["track"]) == {track}
+    assert at.session_state["track_choice"] == "bare"  # the choice the next page starts from
+    # A link picks the track (/?track=bare), and another page starts on the track last picked.
+    at = AppTest.from_function(_page, args=("leaderboard",), default_timeout=120)
+    at.query_params["track"] = "bare"
+    at.run()
+    assert not at.exception and at.sidebar.selectbox(key="track").value == "bare"
+    at = AppTest.from_function(_page, args=("compare",), default_timeout=120)
+    at.session_state["track_choice"] = "bare"
+    at.run()
+    assert not at.exception and at.sidebar.selectbox(key="track").value == "bare"
+
+    # Task: the board of the track, with its sizes; the per-seed chart of that track's runs only.
+    at = page("task")
+    assert at.sidebar.selectbox(key="track").value == "matched"
+    for track in ("matched", "bare"):
+        if at.sidebar.selectbox(key="track").value != track:
+            at.sidebar.selectbox(key="track").set_value(track).run()
+            assert not at.exception
+        assert f"Track: {track}" in texts(at)
+        table = table_with(at, "score [95% CI]")
+        assert set(table["track"]) == {track} and len(table) == 2
+        assert sorted(table["size"]) == sorted(r["size"] for r in boards[track])
+        assert _tracks_shown(at) == {track}
+        means = chart_frames(at.get("vega_lite_chart")[0])  # the per-seed chart: its means carry the size
+        assert any("size" in df.columns and sorted(df["size"]) == sorted(table["size"]) for df in means)
+
+    # Compare: one row per setting of the track (never one per track), each side's size beside it.
+    at = page("compare")
+    assert sorted(at.sidebar.multiselect(key="cmp_cells").value) == ["gru", "rnn"]
+    for track in ("matched", "bare"):
+        if at.sidebar.selectbox(key="track").value != track:
+            at.sidebar.selectbox(key="track").set_value(track).run()
+            assert not at.exception
+        shown = texts(at)
+        assert f"Track: {track}" in shown and "Holm-corrected over the 1 settings shown" in shown
+        table = table_with(at, "A is")
+        assert len(table) == 1 and set(table["track"]) == {track}
+        size = {r["cell"]: r["size"] for r in boards[track]}
+        assert table["size A"].iloc[0] == size["gru"] and table["size B"].iloc[0] == size["rnn"]
+        assert f"gru {size['gru']}; rnn {size['rnn']}" in shown  # beside the heatmap
+        assert _tracks_shown(at) == {track}
+    assert_no_tie_wording(at)
 
 
 def test_throughput_page(filled: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -486,7 +617,7 @@ def test_no_page_changes_the_store(filled: str, monkeypatch: pytest.MonkeyPatch)
     for name in PAGES:
         at = page(name)
         for w in list(at.multiselect) + list(at.selectbox):  # touch every choice widget once
-            if getattr(w, "options", None):
+            if getattr(w, "options", None) and not w.disabled:
                 w.set_value(w.value).run()
     at = page("runs")
     at.text_input(key="runs_search").input("gru'); DELETE FROM runs; --").run()

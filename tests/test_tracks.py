@@ -50,6 +50,8 @@ def test_the_board_never_pools_tracks(arena, two_tracks):
 def test_compare_aggregate_and_export_take_one_track(arena, two_tracks):
     rows = arena.json("compare", "gru", "rnn", "--format", "json", "--db", two_tracks)
     assert sorted(r["track"] for r in rows) == ["bare", "matched"] and all(r["n"] == 2 for r in rows)
+    # One setting per track, each its own Holm family: the correction changes nothing.
+    assert all(r["p_holm"] == r["p_ttest"] for r in rows if r["p_ttest"] is not None)
     assert [r["track"] for r in arena.json("compare", "gru", "rnn", "--track", "bare", "--format", "json",
                                            "--db", two_tracks)] == ["bare"]
     agg = arena.json("leaderboard", "--aggregate", "--format", "json", "--db", two_tracks)
