@@ -130,7 +130,8 @@ def check_plan(host: Any, specs: list[Any]) -> dict[str, Sizing]:
         if ident not in by_model:
             task = host.tasks.get(spec.task).load()(**spec.params)
             try:
-                by_model[ident] = solve(task, host.cells.get(spec.cell).load(), spec.cell_options, train,
+                entry = host.cells.get(spec.cell)
+                by_model[ident] = solve(task, entry.load(), {**entry.info.options, **spec.cell_options}, train,
                                         name=f"{spec.cell} on {spec.task}")
             except BudgetError as exc:
                 by_model[ident] = str(exc)
@@ -168,10 +169,11 @@ def backfill_sizes(store: Any, host: Any | None = None) -> int:
         if ident not in done:
             try:
                 task = host.tasks.get(spec.task).load()(**spec.params)
-                factory = host.cells.get(spec.cell).load()
+                entry = host.cells.get(spec.cell)
+                factory, options = entry.load(), {**entry.info.options, **spec.cell_options}
                 train = spec.train_config()
-                width = solve(task, factory, spec.cell_options, train).width if train.budget else train.hidden
-                done[ident] = (count(task, factory, spec.cell_options, train, width)[0], width)
+                width = solve(task, factory, options, train).width if train.budget else train.hidden
+                done[ident] = (count(task, factory, options, train, width)[0], width)
             except Exception:  # noqa: BLE001 - not installed or not buildable here: leave it unrecorded
                 done[ident] = None
         if done[ident] is None:

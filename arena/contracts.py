@@ -75,6 +75,9 @@ class CellInfo:
     set these. ``capabilities`` names what the implementation offers, e.g. ``"step"``
     (O(1) recurrent inference) or ``"parallel-scan"``. Bump ``version`` whenever the cell's
     computation changes, so stored results of the old computation are not reused.
+    ``added_options`` names options added after runs were stored: at their default they are
+    left out of a run's options, so those runs keep their keys (the constructor's default
+    must then equal the one in ``options``).
     """
 
     summary: str
@@ -84,6 +87,12 @@ class CellInfo:
     capabilities: tuple[str, ...] = ()
     notes: str = ""
     version: str = "1"
+    added_options: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = set(self.added_options) - set(self.options)
+        if unknown:
+            raise ValueError(f"added_options {sorted(unknown)} are not among the options {sorted(self.options)}")
 
 
 @dataclass(frozen=True)
@@ -107,8 +116,14 @@ class TaskInfo:
     version: str = "1"
     default_preset: str = "standard"
     notes: str = ""
+    #: Parameters added after runs were stored: at their default they are left out of a run's
+    #: parameters, so those runs keep their keys and data seeds.
+    added_params: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        unknown = set(self.added_params) - set(self.params)
+        if unknown:
+            raise ValueError(f"added_params {sorted(unknown)} are not among the parameters {sorted(self.params)}")
         if self.input_kind not in INPUT_KINDS:
             raise ValueError(f"input_kind must be one of {INPUT_KINDS}, not {self.input_kind!r}")
         if self.output_kind not in OUTPUT_KINDS:

@@ -190,6 +190,12 @@ def parse_count(value: Any) -> Any:
     return value
 
 
+def without_added(values: dict[str, Any], defaults: Any, added: Iterable[str]) -> dict[str, Any]:
+    """``values`` without the options or parameters added after runs were stored, where they are
+    at their default: a run that does not use them keeps the key it had before they existed."""
+    return {k: v for k, v in values.items() if not (k in added and v == defaults[k])}
+
+
 def run_train(train: dict[str, Any]) -> dict[str, Any]:
     """The training settings as a run records them: fields added after the first stored runs
     are left out at their defaults (so those runs keep their keys), and with a budget the
@@ -349,6 +355,7 @@ def plan_runs(
                 params[k] = coerce(v, t.info.params[k], f"task parameter {t.name}.{k}")
             check_finite(f"task {t.name!r} preset {preset_name!r} parameters", params)
             _check_task_params(t, params)
+            params = without_added(params, t.info.params, t.info.added_params)
             for c, (_, c_sweep) in zip(cell_entries, cell_sweeps):
                 for c_combo in _combinations(c_sweep):
                     options = dict(c.info.options)
@@ -356,6 +363,7 @@ def plan_runs(
                         if k in options:
                             options[k] = coerce(v, c.info.options[k], f"cell option {c.name}.{k}")
                     check_finite(f"cell {c.name!r} options", options)
+                    options = without_added(options, c.info.options, c.info.added_options)
                     for seed in seeds:
                         specs.append(RunSpec(
                             cell=c.name, cell_version=c.info.version, cell_options=options,

@@ -64,8 +64,12 @@ def evaluate(model: SequenceModel, task: Task, data: Mapping[str, torch.Tensor],
 
 
 def train_run(spec: RunSpec, task_factory: Callable[..., Task], cell_factory: Any, device: torch.device,
-              on_epoch: Callable[[int, int], None] | None = None) -> Outcome:
-    """Train one run to completion; raises only for bugs (the runner stores them as failed)."""
+              on_epoch: Callable[[int, int], None] | None = None,
+              cell_defaults: Mapping[str, Any] | None = None) -> Outcome:
+    """Train one run to completion; raises only for bugs (the runner stores them as failed).
+
+    ``cell_defaults`` (the cell's registered options) fill the options a run leaves out (those
+    added after runs were stored, at their default)."""
     cfg: TrainConfig = spec.train_config()
     task = task_factory(**spec.params)
     metric_dirs = {m.name: m.higher_is_better for m in task.info.metrics}
@@ -77,13 +81,14 @@ def train_run(spec: RunSpec, task_factory: Callable[..., Task], cell_factory: An
     test = task.data("test", seed=data_seed, epoch=0, device=device)
     train = task.data("train", seed=data_seed, epoch=0, device=device)
 
+    options = {**(cell_defaults or {}), **spec.cell_options}
     width = cfg.hidden
     if cfg.budget:  # solved on the meta device: no random numbers drawn before the seed is set
         from arena.budget import solve
 
-        width = solve(task, cell_factory, spec.cell_options, cfg, name=f"{spec.cell} on {spec.task}").width
+        width = solve(task, cell_factory, options, cfg, name=f"{spec.cell} on {spec.task}").width
     torch.manual_seed(spec.init_seed % (2**63))  # weights and dropout depend on (cell, seed)
-    model = build_model(task, cell_factory, spec.cell_options, cfg, width=width).to(device)
+    model = build_model(task, cell_factory, options, cfg, width=width).to(device)
     cell = model.cell
     n_params = count_parameters(model)
     out = Outcome(status="done", n_params=n_params, cell_params=count_parameters(cell),

@@ -40,7 +40,7 @@ def run_one(spec_dict: dict[str, Any], device: str = "auto", threads: int | None
                       chance=chance_of(task_entry.load(), spec.params))
         dev = resolve_device(device)
         record.update(device=str(dev), environment=environment(str(dev), host.versions()))
-        out = train_run(spec, task_entry.load(), cell_entry.load(), dev)
+        out = train_run(spec, task_entry.load(), cell_entry.load(), dev, cell_defaults=cell_entry.info.options)
         record.update(status=out.status, metrics=out.metrics, curves=out.curves, error=out.error,
                       fields={"epochs": out.epochs, "best_epoch": out.best_epoch, "n_params": out.n_params,
                               "body_params": out.body_params, "width": out.width,

@@ -101,3 +101,31 @@ def test_train_config_validate_uses_the_documented_bounds():
                          ({"clip": -1.0}, "0 = no clipping"), ({"optimizer": "sgd"}, "adam or adamw")):
         with pytest.raises(ValueError, match=message):
             TrainConfig(**bad).validate()
+
+
+def test_options_and_parameters_added_later_keep_stored_keys():
+    """A cell option or task parameter declared in ``added_options``/``added_params`` is left out
+    of a run at its default: runs planned before it existed keep their keys and data seeds."""
+    import dataclasses
+
+    from arena.registry import Registry
+
+    host = get_host()
+    before = plan(cells=("gru",), tasks=("copy",))[0]
+    cells, tasks = Registry("cell"), Registry("task")
+    g, c = host.cells.get("gru"), host.tasks.get("copy")
+    cells.add("gru", g.factory, dataclasses.replace(g.info, options={**g.info.options, "init": "torch"},
+                                                    added_options=("init",)), g.plugin, dist=g.dist)
+    info = dataclasses.replace(c.info, params={**c.info.params, "pad": False}, added_params=("pad",))
+    tasks.add("copy", type("CopyWithPad", (c.load(),), {"info": info}), info, c.plugin, dist=c.dist)
+
+    def later(*sets):
+        return plan_runs(cells, tasks, ["gru"], ["copy"], [0], "smoke", parse_overrides(list(sets)))[0]
+
+    same = later()
+    assert same.key == before.key and same.data_seed == before.data_seed and "init" not in same.cell_options
+    changed = later("cell.init=aru", "task.pad=1")
+    assert changed.key != before.key and changed.cell_options["init"] == "aru" and changed.params["pad"] is True
+    assert changed.data_seed != before.data_seed  # other data: another task setting
+    with pytest.raises(ValueError, match="added_options"):
+        dataclasses.replace(g.info, added_options=("nonexistent",))
