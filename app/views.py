@@ -171,11 +171,9 @@ def verdict_text(r: dict[str, Any]) -> str:
 
 def score_text(r: dict[str, Any]) -> str:
     """Mean score [95% CI], or the scores themselves when fewer than 5 runs count."""
-    if r["score"] is None:
-        return "—"
-    if r["ci_low"] is not None:
-        return f"{r['score']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
-    return f"{r['score']:.2f} (values " + ", ".join(f"{v:.2f}" for v in r["score_values"]) + ")"
+    from arena.leaderboard import score_text as text
+
+    return text(r["score"], r["ci_low"], r["ci_high"], r["score_values"], digits=2)
 
 
 def entry_text(r: dict[str, Any]) -> str:

@@ -188,6 +188,16 @@ def setting_rows(s: Setting) -> list[dict[str, Any]]:
     return block
 
 
+def score_text(score: float | None, low: float | None, high: float | None, values: list[float],
+               digits: int = 3) -> str:
+    """``0.812 [0.790, 0.834]``, or ``0.812 (values 0.8, 0.82)`` when no interval is given (n < 5)."""
+    if score is None:
+        return "—"
+    if low is not None:
+        return f"{score:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+    return f"{score:.{digits}f} (values " + ", ".join(f"{v:.{digits}g}" for v in values) + ")"
+
+
 def _num(v: float | None, digits: int = 4) -> str:
     return "—" if v is None else f"{v:.{digits}g}"
 
@@ -201,14 +211,10 @@ def display(r: dict[str, Any]) -> dict[str, str]:
         value = "—"
     else:
         value = _num(r["value"]) + (" (geo-mean)" if r["scale"] == "log" else "")
-    if r["score"] is None:
-        score = "—"
-    elif r["all_failed"] and r["scored"]:
+    if r["all_failed"] and r["scored"] and r["score"] is not None:
         score = "all failed (floor -1)"
-    elif r["ci_low"] is not None:
-        score = f"{r['score']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
     else:
-        score = f"{r['score']:.3f} (values " + ", ".join(f"{v:.3g}" for v in r["score_values"]) + ")"
+        score = score_text(r["score"], r["ci_low"], r["ci_high"], r["score_values"])
     failed = f"{r['failed'] + r['diverged']}/{r['n']}" if r["n"] else ""
     verdict = "" if r["verdict"] is None else r["verdict"]
     if r["leader"] and r["star"]:

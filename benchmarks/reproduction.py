@@ -68,14 +68,17 @@ MARGIN = EQUIVALENCE_MARGIN
 
 @dataclass(frozen=True)
 class Where:
-    """A stored setting: task, preset and the parameters that must match (sweep values)."""
+    """A stored setting: task, preset, the parameters that must match (sweep values) and the
+    track (arena.tracks: how the models were built; the bare track unless said otherwise)."""
     task: str
     preset: str
     params: tuple[tuple[str, Any], ...] = ()
+    track: str = "bare"
 
     def label(self) -> str:
         extra = ", ".join(f"{k}={v}" for k, v in self.params)
-        return f"`{self.task}` `{self.preset}`" + (f" ({extra})" if extra else "")
+        return (f"`{self.task}` `{self.preset}`" + (f" ({extra})" if extra else "")
+                + ("" if self.track == "bare" else f" [{self.track} track]"))
 
 
 @dataclass(frozen=True)
@@ -240,7 +243,7 @@ def parse(assertion: str) -> tuple[str, str, str]:
 
 def find_setting(settings: list[Any], where: Where) -> Any | None:
     for s in settings:
-        if s.task != where.task or s.preset != where.preset:
+        if s.task != where.task or s.preset != where.preset or s.track != where.track:
             continue
         params = next(iter(s.runs.values()))[0]["params"]
         if all(params.get(k) == v for k, v in where.params):
@@ -453,11 +456,9 @@ def signed(v: float | None) -> str:
 def score_text(sm: dict[str, Any]) -> str:
     if sm["all_failed"] and sm["scored"]:
         return "floor (all failed)"
-    if sm["score"] is None:
-        return "—"
-    if sm["ci_low"] is not None:
-        return f"{sm['score']:.3f} [{sm['ci_low']:.3f}, {sm['ci_high']:.3f}]"
-    return f"{sm['score']:.3f} (values " + ", ".join(f"{v:.3g}" for v in sm["scores"]) + ")"
+    from arena.leaderboard import score_text as text
+
+    return text(sm["score"], sm["ci_low"], sm["ci_high"], sm["scores"])
 
 
 def diff_text(ch: dict[str, Any]) -> str:
