@@ -41,6 +41,7 @@ Verdict per setting:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -406,6 +407,44 @@ def setting_entry(label: str, s: Any, cells: tuple[str, ...], checks: list[dict[
             "summary": summary, "checks": checks}
 
 
+def claim_settings(claim: Claim, settings: list[Any], wheres: Any) -> list[dict[str, Any]]:
+    """The claim's testable stored settings among ``wheres``, with their (unadjusted) checks."""
+    out = []
+    for where in wheres:
+        s = find_setting(settings, where)
+        if s is None:
+            continue
+        checks = check_setting(s, claim.assertions)
+        if checks:
+            entry = setting_entry(where.label(), s, claim.cells, checks)
+            entry["base"] = dataclasses.replace(where, track="bare").label()
+            out.append(entry)
+    return out
+
+
+def matched_wheres(claim: Claim) -> list[Where]:
+    """The claim's settings at the task's board preset, on the matched track (docs/tracks.md):
+    every cell at GRU's bare parameter count."""
+    from arena.host import get_host
+
+    host = get_host()
+    return [dataclasses.replace(w, track="matched") for w in claim.where
+            if w.task in host.tasks and w.preset == host.tasks.get(w.task).info.default_preset]
+
+
+def matched_change(bare: list[dict[str, Any]], matched: list[dict[str, Any]]) -> str:
+    """Whether the verdict changes when capacity is matched, setting by setting."""
+    if not matched:
+        return "not run yet"
+    before = {st["where"]: st["verdict"] for st in bare}
+    parts = []
+    for st in matched:
+        old = before.get(st["base"])
+        parts.append(f"same: {st['verdict']}" if old == st["verdict"] else
+                     f"{old or 'not tested'} → {st['verdict']}")
+    return "; ".join(parts)
+
+
 def evaluate(db: str) -> dict[str, Any]:
     """Every claim's assertions on every matching stored setting, each claim one Holm family."""
     from arena.leaderboard import load_settings
@@ -416,22 +455,20 @@ def evaluate(db: str) -> dict[str, Any]:
     report: list[dict[str, Any]] = []
     n_tests = n_equiv = 0
     for claim in CLAIMS:
-        family: list[dict[str, Any]] = []
-        entry: dict[str, Any] = {"id": claim.id, "settings": []}
-        for where in claim.where:
-            s = find_setting(settings, where)
-            if s is None:
-                continue
-            checks = check_setting(s, claim.assertions)
-            if checks:
-                entry["settings"].append(setting_entry(where.label(), s, claim.cells, checks))
-                family.extend(checks)
-        adjust_family(family)
-        n_tests += len(family)
-        n_equiv += sum(c["op"] == "~" for c in family)
+        entry: dict[str, Any] = {"id": claim.id}
+        # The claim as published (bare track), then at matched capacity: two Holm families.
+        bare = claim_settings(claim, settings, claim.where)
+        matched = claim_settings(claim, settings, matched_wheres(claim))
+        entry["settings"] = bare + matched
+        for family in (bare, matched):
+            checks = [c for st in family for c in st["checks"]]
+            adjust_family(checks)
+            n_tests += len(checks)
+            n_equiv += sum(c["op"] == "~" for c in checks)
         for st in entry["settings"]:
             st["verdict"] = verdict(st["checks"])
-        entry["verdict"] = claim_verdict(entry)
+        entry["verdict"] = claim_verdict({"settings": bare})
+        entry["matched"] = matched_change(bare, matched)
         report.append(entry)
     return {"n_tests": n_tests, "n_equivalence_tests": n_equiv, "alpha": ALPHA, "margin": MARGIN,
             "min_learned": MIN_LEARNED, "n_boot": N_BOOT, "claims": report}
@@ -481,10 +518,10 @@ def anchors_text(st: dict[str, Any]) -> str:
 def render(result: dict[str, Any], intro: str) -> str:
     by_id = {c.id: c for c in CLAIMS}
     out = [intro.rstrip(), ""]
-    out += ["## Summary", "", "| claim | source | verdict |", "|---|---|---|"]
+    out += ["## Summary", "", "| claim | source | verdict | at matched capacity |", "|---|---|---|---|"]
     for entry in result["claims"]:
         c = by_id[entry["id"]]
-        out.append(f"| [{c.title}](#{c.id}) | {c.source} | {entry['verdict']} |")
+        out.append(f"| [{c.title}](#{c.id}) | {c.source} | {entry['verdict']} | {entry['matched']} |")
     out.append("")
     margin, n_boot = fmt(result["margin"]), f"{result['n_boot']:,}"
     for entry in result["claims"]:
