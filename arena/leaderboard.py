@@ -43,9 +43,9 @@ class Setting:
     label: str
     metric: str
     anchors: stats.Anchors
-    track: str = "bare"
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # cell → runs (by seed)
     values: dict[str, dict[int, float | None]] = field(default_factory=dict)  # cell → seed → metric
+    track: str = "bare"
 
     @property
     def higher(self) -> bool:

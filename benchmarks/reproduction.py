@@ -521,7 +521,7 @@ def render(result: dict[str, Any], intro: str) -> str:
     out += ["## Summary", "", "| claim | source | verdict | at matched capacity |", "|---|---|---|---|"]
     for entry in result["claims"]:
         c = by_id[entry["id"]]
-        out.append(f"| [{c.title}](#{c.id}) | {c.source} | {entry['verdict']} | {entry['matched']} |")
+        out.append(f"| [{c.title}](#{c.id}) | {c.source} | {entry['verdict']} | {entry.get('matched', 'not run yet')} |")
     out.append("")
     margin, n_boot = fmt(result["margin"]), f"{result['n_boot']:,}"
     for entry in result["claims"]:
