@@ -11,6 +11,8 @@ from typing import Callable
 from arena import CellInfo, hookimpl
 
 BASELINES = "torch.nn reference implementation (PyTorch)"
+#: Where init="aru" of gru/lstm/rnn comes from (see arena/plugins/baselines.py).
+ARU_BASELINES = "abderahmane-ai/additive-recurrent-unit (aru/baselines.py, snapshot d7370a0)"
 
 
 @hookimpl
@@ -22,7 +24,13 @@ def register_cells(register: Callable[..., None]) -> None:
             summary="Gated recurrent unit, torch.nn.GRU (cuDNN on CUDA).",
             reference="Cho et al. 2014, arXiv:1406.1078; " + BASELINES,
             equation="r,z = σ(W x + U h + b); n = tanh(W_n x + b_n + r⊙(U_n h + b_hn)); h = (1−z)⊙n + z⊙h",
+            options={"init": "torch"},
+            added_options=("init",),
             capabilities=("step", "fused-cuda"),
+            notes="init='torch' (default): torch.nn.GRU, default init. init='aru': ManualGRU of " + ARU_BASELINES
+                  + ": z,r = σ(W_g x + b_g + U_g h); h̃ = tanh(W_c x + b_c + U_c(r⊙h)); h = (1−z)⊙h̃ + z⊙h, "
+                  "no recurrent bias (3HI+3H²+3H params), orthogonal weights, zero biases except b_z = +1; "
+                  "TorchScript loop, not cuDNN.",
         ),
     )
     register(
@@ -32,7 +40,13 @@ def register_cells(register: Callable[..., None]) -> None:
             summary="Long short-term memory, torch.nn.LSTM (oneDNN on CPU, cuDNN on CUDA).",
             reference="Hochreiter & Schmidhuber 1997; " + BASELINES,
             equation="i,f,g,o = σ,σ,tanh,σ(W x + U h + b); c = f⊙c + i⊙g; h = o⊙tanh(c)",
+            options={"init": "torch"},
+            added_options=("init",),
             capabilities=("step", "fused-cuda"),
+            notes="init='torch' (default): torch.nn.LSTM, default init. init='aru': ManualLSTM of " + ARU_BASELINES
+                  + ": same equations with one bias (the input projection's, no recurrent bias: 4HI+4H²+4H "
+                  "params), orthogonal weights, zero biases except the forget gate's b_f = +1; TorchScript "
+                  "loop, not oneDNN/cuDNN.",
         ),
     )
     register(
@@ -42,7 +56,12 @@ def register_cells(register: Callable[..., None]) -> None:
             summary="Elman RNN with tanh, torch.nn.RNN.",
             reference="Elman 1990; " + BASELINES,
             equation="h = tanh(W x + b_x + U h + b_h)",
+            options={"init": "torch"},
+            added_options=("init",),
             capabilities=("step", "fused-cuda"),
+            notes="init='torch' (default): torch.nn.RNN, default init. init='aru': ManualRNN of " + ARU_BASELINES
+                  + ": h = tanh(W x + b + U h), no recurrent bias (HI+H²+H params), orthogonal weights, zero "
+                  "biases; TorchScript loop, not cuDNN.",
         ),
     )
     register(
