@@ -4,9 +4,10 @@ Data: Case Western Reserve University Bearing Data Center, drive-end acceleromet
 loads 0–3 hp (normal only at 0 hp). Per file: the 48 kHz normal record is decimated by 4 with
 an anti-aliasing filter (scipy's order-8 Chebyshev I, zero phase) so that its spectrum and
 band edge match the 12 kHz fault records (read as-is, its spectrum is compressed 4× and a model
-could spot "normal" by its sampling rate alone); then the whole signal is z-scored; windows of
-``window`` samples every ``stride``; Gaussian noise N(0, σ²) added to each window after
-normalisation (``noise``, MoGRU's robustness sweep).
+could spot "normal" by its sampling rate alone); ``decimate_normal=false`` reads it as-is at
+48 kHz instead, as MoGRU does (4× as many normal windows, each spanning a quarter of the time);
+then the whole signal is z-scored; windows of ``window`` samples every ``stride``; Gaussian
+noise N(0, σ²) added to each window after normalisation (``noise``, MoGRU's robustness sweep).
 
 Classes: ``classes=4`` — normal, inner race, ball, outer race @6 (all fault sizes pooled, as in
 MoGRU); ``classes=10`` — each fault size its own class (the usual 10-class setup).
@@ -14,11 +15,18 @@ MoGRU); ``classes=10`` — each fault size its own class (the usual 10-class set
 Splits (``split``):
 - ``time`` (default): each file is cut into contiguous train / validation / test segments in
   time and windows are taken inside each segment, so no window overlaps across splits;
-- ``random`` (preset ``mogru``): all windows shuffled and split 80/10/10, as MoGRU does (80/20
-  there). With 50 % window overlap this LEAKS: most test windows share half their samples with a
-  training window, so its accuracies are optimistic;
+- ``random``: all windows shuffled (one fixed shuffle, seed 42) and split 80/10/10;
+- ``random-80-20`` (preset ``mogru-reference``): MoGRU's split. All windows, record by record in
+  the reference's order (normal, inner race, ball, outer race; sizes 7, 14, 21), shuffled once
+  by NumPy's legacy generator seeded 42, first 80 % train, last 20 % test. Validation
+  (``val_from``): ``train`` (default) takes the last eighth of the shuffled 80 % (so 70/10/20);
+  ``test`` validates on the test windows themselves, as the reference does (it reports the best
+  epoch's accuracy on its held-out 20 %);
 - ``cross-load``: train and validate on ``train_loads``, test on ``test_loads`` (the normal
   class has no record above 0 hp, so a 3 hp test set holds fault classes only).
+
+With 50 % window overlap both random splits LEAK: most test windows share half their samples
+with a training window, so their accuracies are optimistic.
 
 Classes are imbalanced (one normal file against three per fault type); ``balance=weighted-loss``
 weights the cross-entropy by inverse class frequency in training, and balanced accuracy is
@@ -26,6 +34,8 @@ reported beside accuracy.
 
 Reference: Thormatt/mogru mogru/bearing_benchmark.py (0 hp, 4 classes, window 1024 stride 512,
 80/20 random split, hidden 64, Adam 1e-3, batch 64, 15 epochs, best validation accuracy).
+Preset ``mogru`` keeps its setting on arena's reading (decimated normal record, contiguous
+80/10/10 time split, no leak); ``mogru-reference`` reads and splits as the reference does.
 See ../shared/specs/cells-and-tasks.md §3.4, §6.8.
 """
 from __future__ import annotations
@@ -130,7 +140,11 @@ PARAMS: dict[str, Any] = {
     "classes": 4, "loads": "0", "window": 1024, "stride": 512, "noise": 0.0, "split": "time",
     "train_loads": "0,1,2", "test_loads": "3", "val_frac": 0.15, "test_frac": 0.15,
     "max_windows_per_file": 0, "balance": "weighted-loss", "fresh": False,
+    "decimate_normal": True, "val_from": "train",
 }
+SPLIT_KINDS = ("time", "random", "random-80-20", "cross-load")
+#: Where split ``random-80-20`` takes its validation windows from (see the module docstring).
+VAL_FROM = ("train", "test")
 
 INFO = TaskInfo(
     summary="Classify CWRU bearing vibration windows (normal / inner race / ball / outer race).",
@@ -145,6 +159,7 @@ INFO = TaskInfo(
     ),
     main_metric="acc",
     params=PARAMS,
+    added_params=("decimate_normal", "val_from"),
     presets={
         "smoke": Preset(params={"window": 128, "stride": 128, "max_windows_per_file": 24},
                         train={"hidden": 16, "epochs": 2, "batch_size": 32, "lr": 3e-3, "patience": 2},
@@ -152,17 +167,28 @@ INFO = TaskInfo(
         "standard": Preset(params={"window": 256, "stride": 256, "max_windows_per_file": 100},
                            train={"hidden": 64, "epochs": 10, "batch_size": 64, "lr": 2e-3, "patience": 5},
                            description="about 25 s per GRU run on one CPU core; time-contiguous split"),
-        "mogru": Preset(params={"classes": 4, "loads": "0", "window": 1024, "stride": 512, "split": "random",
-                                "balance": "none"},
+        "mogru": Preset(params={"classes": 4, "loads": "0", "window": 1024, "stride": 512, "split": "time",
+                                "val_frac": 0.1, "test_frac": 0.1, "balance": "none"},
                         train={"hidden": 64, "epochs": 15, "batch_size": 64, "lr": 1e-3, "patience": 15},
-                        description="MoGRU: random 80/10/10 window split (leaks overlapping windows), 15 epochs"),
+                        description="MoGRU's setting, leak-free: decimated normal record, contiguous 80/10/10 "
+                                    "time split, 15 epochs"),
+        "mogru-reference": Preset(params={"classes": 4, "loads": "0", "window": 1024, "stride": 512,
+                                          "split": "random-80-20", "val_from": "test", "decimate_normal": False,
+                                          "balance": "none"},
+                                  train={"hidden": 64, "epochs": 15, "batch_size": 64, "lr": 1e-3,
+                                         "patience": 15},
+                                  description="MoGRU as its code runs: 48 kHz normal record as-is, random 80/20 "
+                                              "window split validated on the test windows (leaks overlapping "
+                                              "windows), 15 epochs"),
         "cross-load": Preset(params={"classes": 10, "split": "cross-load", "train_loads": "0,1,2",
                                      "test_loads": "3", "window": 1024, "stride": 512},
                              train={"hidden": 64, "epochs": 15, "batch_size": 64, "lr": 1e-3, "patience": 5},
                              description="train on 0–2 hp, test on 3 hp (faults only: no normal record at 3 hp)"),
     },
-    notes="Preset mogru reproduces MoGRU's random window split, which leaks overlapping windows between "
-          "training and test; its accuracies are optimistic. The default split is time-contiguous.",
+    notes="Preset mogru-reference reproduces MoGRU's reading (48 kHz normal record as-is) and its random "
+          "80/20 window split, which leaks overlapping windows between training and test and picks the "
+          "epoch on the test windows; its accuracies are optimistic. The default split and preset mogru "
+          "are time-contiguous (no window overlaps across splits).",
 )
 
 
@@ -170,16 +196,23 @@ def _loads(text: str) -> list[int]:
     return [int(v) for v in str(text).split(",") if v.strip()]
 
 
+def _reference_order(row: tuple[Any, ...]) -> tuple[int, int, str]:
+    """MoGRU's record order: normal, inner race, ball, outer race, each by fault size (then load)."""
+    return FOUR_CLASS[row[3]], row[4], row[2]
+
+
 @functools.lru_cache(maxsize=64)
-def load_signal(path: str, key: str, fs: int) -> Any:
-    """One record as a z-scored float32 12 kHz signal (the 48 kHz normal record decimated by 4)."""
+def load_signal(path: str, key: str, fs: int, decimate: bool = True) -> Any:
+    """One record as a z-scored float32 signal at 12 kHz (the 48 kHz normal record decimated by
+    4), or with ``decimate=False`` the 48 kHz record as it is (MoGRU's reading)."""
     import numpy as np
     import scipy.io
     import scipy.signal
 
     x = scipy.io.loadmat(path)[key].ravel().astype(np.float64)
     if fs == 48000:
-        x = scipy.signal.decimate(x, 4, zero_phase=True)
+        if decimate:
+            x = scipy.signal.decimate(x, 4, zero_phase=True)
     elif fs != 12000:
         raise ValueError(f"unexpected sampling rate {fs}")
     return ((x - x.mean()) / x.std()).astype(np.float32)
@@ -196,8 +229,14 @@ class CwruTask(Task):
         p = self.params
         if p["classes"] not in (4, 10):
             raise ValueError("classes must be 4 or 10")
-        if p["split"] not in ("time", "random", "cross-load"):
-            raise ValueError("split must be 'time', 'random' or 'cross-load'")
+        if p["split"] not in SPLIT_KINDS:
+            raise ValueError(f"split must be one of {', '.join(SPLIT_KINDS)}")
+        if p["val_from"] not in VAL_FROM:
+            raise ValueError(f"val_from must be one of {', '.join(VAL_FROM)}")
+        if p["val_from"] != "train" and p["split"] != "random-80-20":
+            raise ValueError("val_from applies to split random-80-20 only")
+        if not isinstance(p["decimate_normal"], bool):
+            raise TypeError("decimate_normal must be true or false")
         if p["balance"] not in ("weighted-loss", "none"):
             raise ValueError("balance must be 'weighted-loss' or 'none'")
         if p["window"] < 2 or p["stride"] < 1 or p["noise"] < 0:
@@ -241,8 +280,55 @@ class CwruTask(Task):
         b = int(length * (1 - p["test_frac"]))
         return {"train": (0, a), "val": (a, b), "test": (b, length)}[split]
 
+    def _decimated(self, row: tuple[Any, ...]) -> bool:
+        return row[5] == 48000 and self.params["decimate_normal"]
+
+    def sample_rate(self, row: tuple[Any, ...]) -> int:
+        """The sampling rate of a record as the task reads it (48 kHz: the normal record as-is)."""
+        return row[5] // 4 if self._decimated(row) else row[5]
+
     def _length(self, row: tuple[Any, ...]) -> int:
-        return -(-row[7] // 4) if row[5] == 48000 else row[7]  # decimate keeps ceil(n/4)
+        return -(-row[7] // 4) if self._decimated(row) else row[7]  # decimate keeps ceil(n/4)
+
+    def _n_windows(self, length: int) -> int:
+        p = self.params
+        n = n_windows(length, p["window"], p["stride"])
+        return min(n, p["max_windows_per_file"]) if p["max_windows_per_file"] else n
+
+    def window_origins(self, split: str) -> tuple[Any, Any]:
+        """Where each window of a split comes from, in the split's order, without loading data:
+        the index of its record in ``FILES`` and its first sample in the record as read."""
+        import numpy as np
+
+        p = self.params
+        kind = p["split"]
+        rows = self.files(split)
+        if kind == "random-80-20":
+            rows = sorted(rows, key=_reference_order)
+        whole = kind in ("random", "random-80-20")  # windows over each whole record, then shuffled
+        spans = [(0, self._length(r)) if whole else self._segment(self._length(r), split) for r in rows]
+        counts = [self._n_windows(b - a) for a, b in spans]
+        idx = np.repeat(np.array([FILES.index(r) for r in rows], dtype=np.int64), counts)
+        starts = np.concatenate([a + np.arange(n, dtype=np.int64) * p["stride"]
+                                 for (a, _), n in zip(spans, counts)] or [np.zeros(0, dtype=np.int64)])
+        if kind == "random":
+            # One fixed shuffle of every window (seed 42), then 80/10/10.
+            order = np.random.default_rng(42).permutation(len(idx))
+            a, b = int(0.8 * len(idx)), int(0.9 * len(idx))
+            part = {"train": order[:a], "val": order[a:b], "test": order[b:]}[split]
+        elif kind == "random-80-20":
+            # MoGRU's split: np.random.seed(42) then permutation, first 80 % train, rest held out.
+            order = np.random.RandomState(42).permutation(len(idx))
+            cut = int(0.8 * len(idx))
+            train, test = order[:cut], order[cut:]
+            if p["val_from"] == "test":
+                part = {"train": train, "val": test, "test": test}[split]
+            else:
+                v = len(train) - len(train) // 8
+                part = {"train": train[:v], "val": train[v:], "test": test}[split]
+        else:
+            return idx, starts
+        return idx[part], starts[part]
 
     def window_counts(self, split: str) -> dict[int, int]:
         """Windows per class in a split, from the record lengths alone (no data loading)."""
@@ -257,6 +343,11 @@ class CwruTask(Task):
                 total[self.label(row)] = total.get(self.label(row), 0) + n
             frac = {"train": 0.8, "val": 0.1, "test": 0.1}[split]
             return {c: round(n * frac) for c, n in total.items()}
+        if p["split"] == "random-80-20":
+            idx, _ = self.window_origins(split)
+            for i in idx.tolist():
+                counts[self.label(FILES[i])] = counts.get(self.label(FILES[i]), 0) + 1
+            return counts
         for row in self.files(split):
             a, b = self._segment(self._length(row), split)
             n = n_windows(b - a, p["window"], p["stride"])
@@ -270,27 +361,23 @@ class CwruTask(Task):
         import numpy as np
 
         p = self.params
-        rows = self.files(split)
-        paths = require("cwru", [r[0] for r in rows])
-        xs, ys = [], []
-        for row in rows:
-            sig = load_signal(str(paths[row[0]]), row[6], row[5])
-            a, b = (0, len(sig)) if p["split"] == "random" else self._segment(len(sig), split)
-            seg = sig[a:b]
-            n = n_windows(len(seg), p["window"], p["stride"])
-            if p["max_windows_per_file"]:
-                n = min(n, p["max_windows_per_file"])
-            idx = np.arange(n)[:, None] * p["stride"] + np.arange(p["window"])[None, :]
-            xs.append(seg[idx])
-            ys.append(np.full(n, self.label(row), dtype=np.int64))
-        x, y = np.concatenate(xs), np.concatenate(ys)
-        if p["split"] == "random":
-            # MoGRU's split: one fixed shuffle of every window (its seed 42), then 80/10/10.
-            order = np.random.default_rng(42).permutation(len(y))
-            a, b = int(0.8 * len(y)), int(0.9 * len(y))
-            part = {"train": order[:a], "val": order[a:b], "test": order[b:]}[split]
-            x, y = x[part], y[part]
+        idx, starts = self.window_origins(split)
+        paths = require("cwru", [r[0] for r in self.files(split)])
+        x = np.empty((len(idx), p["window"]), dtype=np.float32)
+        y = np.empty(len(idx), dtype=np.int64)
+        offsets = np.arange(p["window"])
+        for i in np.unique(idx).tolist():
+            row = FILES[i]
+            sig = load_signal(str(paths[row[0]]), row[6], row[5], p["decimate_normal"])
+            if len(sig) != self._length(row):
+                raise ValueError(f"{row[0]}: {len(sig)} samples, the manifest says {self._length(row)}")
+            here = idx == i
+            x[here] = sig[starts[here][:, None] + offsets[None, :]]
+            y[here] = self.label(row)
         return x, y
+
+    def _val_is_test(self) -> bool:
+        return self.params["split"] == "random-80-20" and self.params["val_from"] == "test"
 
     def data(self, split: str, *, seed: int, epoch: int, device: Any) -> dict[str, Any]:
         import torch
@@ -302,8 +389,10 @@ class CwruTask(Task):
         y = torch.from_numpy(y_np).to(device)
         if self.params["noise"] > 0:
             draw = epoch if (split == "train" and self.fresh_train_data()) else 0
+            # Validating on the test windows: the same windows with the same noise.
+            noise_split = "test" if (split == "val" and self._val_is_test()) else split
             gen = torch.Generator(device=device)
-            gen.manual_seed(derive_seed("cwru-noise", seed, split, draw) % (2**63))
+            gen.manual_seed(derive_seed("cwru-noise", seed, noise_split, draw) % (2**63))
             x = x + self.params["noise"] * torch.randn(x.shape, generator=gen, device=device)
         batch = {"x": x, "y": y}
         if split == "train" and self.params["balance"] == "weighted-loss":

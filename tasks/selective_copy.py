@@ -5,6 +5,10 @@
     input    Embedding(token) + Embedding(marker)       (two streams, x[..., 0] and x[..., 1])
     target   the marked tokens in order, at the K query steps (masked cross-entropy)
 
+``padding_query=True`` (preset ``mogru``) embeds the query token 0 as a fixed zero vector
+(``padding_idx=0`` on the token table, no gradient), as the reference does, so a query step's
+input is the marker embedding of 0 alone; by default token 0 has a learned vector like any other.
+
 Metrics on the K query steps: per-token accuracy (main; chance 1/V), whole-sequence accuracy.
 This is MoGRU's task, not the Mamba / minGRU-paper "selective copying" (which has noise tokens
 and no marker stream).
@@ -20,7 +24,7 @@ from arena import Metric, Preset, Task, TaskInfo, hookimpl
 from arena.metrics import masked_classification
 
 PARAMS: dict[str, Any] = {"seq_len": 50, "n_marked": 5, "vocab": 16, "n_train": 10000, "n_val": 2000,
-                          "n_test": 2000, "fresh": False}
+                          "n_test": 2000, "fresh": False, "padding_query": False}
 
 INFO = TaskInfo(
     summary="Recall in order the K tokens marked by a separate marker stream.",
@@ -35,6 +39,7 @@ INFO = TaskInfo(
     ),
     main_metric="token_acc",
     params=PARAMS,
+    added_params=("padding_query",),
     presets={
         "smoke": Preset(params={"seq_len": 10, "n_marked": 2, "vocab": 8, "n_train": 512, "n_val": 128,
                                 "n_test": 128},
@@ -45,9 +50,10 @@ INFO = TaskInfo(
                            train={"hidden": 64, "epochs": 12, "batch_size": 64, "lr": 3e-3, "patience": 5},
                            description="about 20 s per GRU run on one CPU core"),
         "mogru": Preset(params={"seq_len": 50, "n_marked": 5, "vocab": 16, "n_train": 10000, "n_val": 2000,
-                                "n_test": 2000, "fresh": True},
+                                "n_test": 2000, "fresh": True, "padding_query": True},
                         train={"hidden": 128, "epochs": 30, "batch_size": 64, "lr": 1e-3, "patience": 30},
-                        description="MoGRU benchmark: T=50, K=5, V=16, 10k fresh samples per epoch"),
+                        description="MoGRU benchmark: T=50, K=5, V=16, 10k fresh samples per epoch, "
+                                    "query token embedded as a zero vector (padding_idx 0)"),
     },
 )
 
@@ -59,6 +65,8 @@ class SelectiveCopyTask(Task):
         p = self.params
         if not 1 <= p["n_marked"] <= p["seq_len"] or p["vocab"] < 2:
             raise ValueError("selective-copy needs 1 ≤ n_marked ≤ seq_len and vocab ≥ 2")
+        if not isinstance(p["padding_query"], bool):
+            raise TypeError("padding_query must be true or false")
 
     @property
     def input_size(self) -> int:
@@ -68,10 +76,16 @@ class SelectiveCopyTask(Task):
     def output_size(self) -> int:
         return self.params["vocab"] + 1
 
+    @property
+    def padding_idx(self) -> int | None:  # type: ignore[override]
+        """The query token 0 embeds to a fixed zero vector when ``padding_query`` is on."""
+        return 0 if self.params["padding_query"] else None
+
     def build_encoder(self, dim: int) -> tuple[Any, int]:
         from arena.model import SummedEmbeddings
 
-        return SummedEmbeddings([self.input_size, 2], dim), dim
+        # Token table (stream 0) padded as ``padding_idx`` says; the marker table never is.
+        return SummedEmbeddings([self.input_size, 2], dim, padding_idx=self.padding_idx), dim
 
     def generate(self, n: int, generator: Any, device: Any) -> dict[str, Any]:
         import torch

@@ -1,11 +1,17 @@
-"""CWRU on the real .mat files: resampling, windows, splits without overlap, classes, noise."""
+"""CWRU on the real .mat files: resampling, windows, splits without overlap, classes, noise; and
+MoGRU's own reading and split (preset mogru-reference), whose leak is asserted here."""
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.io
 import scipy.signal
 import torch
 
-from arena.tasks.cwru import FILES, INFO, CwruTask, load_signal
+from arena.host import get_host
+from arena.plan import parse_overrides, plan_runs
+from arena.registry import Registry
+from arena.tasks.cwru import FILES, INFO, CwruTask, load_signal, n_windows
 
 CPU = torch.device("cpu")
 
@@ -64,7 +70,8 @@ def test_ten_classes_random_split_and_cross_load(shared_data):
     y = cross.data("test", seed=0, epoch=0, device=CPU)["y"]
     assert 0 not in y.tolist() and len(y.unique()) == 9  # no normal record at 3 hp
     assert all(r[4] == 3 for r in cross.files("test")) and all(r[4] < 3 for r in cross.files("train"))
-    assert "leak" in INFO.notes and INFO.presets["mogru"].params["split"] == "random"
+    assert "leak" in INFO.notes and INFO.presets["mogru-reference"].params["split"] == "random-80-20"
+    assert INFO.presets["mogru"].params["split"] == "time"  # MoGRU's setting without the leak
 
 
 def test_noise_is_added_after_normalisation_and_is_deterministic(shared_data):
@@ -90,3 +97,136 @@ def test_missing_data_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("ARENA_OFFLINE", "1")
     with pytest.raises(DataMissingError, match="dataset 'cwru' is missing normal_0hp_097.mat"):
         task("smoke").prepare()
+
+
+# -- MoGRU's reading and split (issue 18 item 4) ------------------------------------------------
+# Reference: Thormatt/mogru mogru/bearing_benchmark.py reads every record as it is (no
+# resampling), z-scores it, cuts windows of 1024 every 512, shuffles all windows once
+# (np.random.seed(42), np.random.permutation) and keeps the first 80 % for training and the
+# last 20 % for validation, whose best-epoch accuracy it reports.
+
+def overlaps(t, a, b):
+    """For each window of split ``b``: does it share a sample with some window of split ``a``
+    (same record, starts less than a window apart)?"""
+    ia, sa = t.window_origins(a)
+    ib, sb = t.window_origins(b)
+    w = t.params["window"]
+    return np.array([bool(np.any((ia == i) & (np.abs(sa - s) < w))) for i, s in zip(ib.tolist(), sb.tolist())])
+
+
+def halves(x):
+    """The two half-windows of every window, as bytes (with stride = window/2 a window's second
+    half is the next window's first half)."""
+    h = x.shape[1] // 2
+    return [(w[:h].tobytes(), w[h:].tobytes()) for w in x]
+
+
+def test_reference_reading_keeps_the_normal_record_at_48_khz(shared_data):
+    normal = next(r for r in FILES if r[2] == "normal")
+    ref, ours = task("mogru-reference"), task("mogru")
+    assert ref.params["decimate_normal"] is False and ours.params["decimate_normal"] is True
+    assert ref.sample_rate(normal) == 48000 and ours.sample_rate(normal) == 12000
+    x = load_signal(str(shared_data / "cwru" / normal[0]), normal[6], normal[5], False)
+    raw = scipy.io.loadmat(shared_data / "cwru" / normal[0])[normal[6]].ravel()
+    assert len(x) == len(raw) == normal[7] == 243938  # as recorded: no resampling
+    np.testing.assert_allclose(x, (raw - raw.mean()) / raw.std(), rtol=0, atol=1e-5)
+    # The reference's window count for the normal record, (243,938 − 1,024) // 512 + 1 = 475,
+    # four times arena's (60,985 samples after decimation: 118 windows).
+    def normal_windows(t):
+        return sum(t.window_counts(s).get(0, 0) for s in ("train", "test")) + (
+            0 if t.params["val_from"] == "test" else t.window_counts("val").get(0, 0))
+    assert normal_windows(ref) == (243938 - 1024) // 512 + 1 == 475
+    assert n_windows(60985, 1024, 512) == 118
+    # Fault records are 12 kHz either way: every other record reads the same.
+    fault = next(r for r in FILES if r[2] == "IR007" and r[4] == 0)
+    assert ref.sample_rate(fault) == ours.sample_rate(fault) == 12000
+    assert ref._length(fault) == ours._length(fault) == fault[7]
+
+
+def test_reference_split_is_random_80_20_and_leaks_overlapping_windows(shared_data):
+    ref = task("mogru-reference")
+    n = sum(n_windows(ref._length(r), 1024, 512) for r in ref.files("test"))
+    origins = {s: ref.window_origins(s) for s in ("train", "val", "test")}
+    assert len(origins["train"][0]) == int(0.8 * n) and len(origins["test"][0]) == n - int(0.8 * n)
+    # Validation is the test set itself (the reference reports the best epoch on its 20 %).
+    assert all(np.array_equal(a, b) for a, b in zip(origins["val"], origins["test"]))
+    # Random: every record lands on both sides, windows are not in record order.
+    assert set(origins["test"][0].tolist()) == set(origins["train"][0].tolist()) == {FILES.index(r)
+                                                                                     for r in ref.files("test")}
+    assert np.any(np.diff(origins["test"][0]) < 0)
+    # THE LEAK: nearly every test window shares samples with a training window.
+    leak = overlaps(ref, "train", "test")
+    assert leak.mean() > 0.9, leak.mean()
+    # ... seen in the data itself: a half of the test window is a half of a training window.
+    data = {s: ref.data(s, seed=0, epoch=0, device=CPU) for s in ("train", "val", "test")}
+    train_halves = {h for pair in halves(data["train"]["x"][:, :, 0].numpy()) for h in pair}
+    shared = [a in train_halves or b in train_halves for a, b in halves(data["test"]["x"][:, :, 0].numpy())]
+    assert np.mean(shared) > 0.9
+    assert torch.equal(data["val"]["x"], data["test"]["x"]) and torch.equal(data["val"]["y"], data["test"]["y"])
+    assert ref.window_counts("test") == dict(enumerate(torch.bincount(data["test"]["y"], minlength=4).tolist()))
+    # With noise the validation windows are still the test windows, noise included.
+    noisy = task("mogru-reference", noise=0.5)
+    assert torch.equal(noisy.data("val", seed=1, epoch=0, device=CPU)["x"],
+                       noisy.data("test", seed=1, epoch=0, device=CPU)["x"])
+
+
+def test_reference_split_can_validate_inside_the_training_80_percent(shared_data):
+    t = task("mogru-reference", val_from="train")
+    n = sum(n_windows(t._length(r), 1024, 512) for r in t.files("test"))
+    sizes = {s: len(t.window_origins(s)[0]) for s in ("train", "val", "test")}
+    assert sizes["test"] == n - int(0.8 * n) and sizes["train"] + sizes["val"] == int(0.8 * n)
+    assert sizes["val"] == int(0.8 * n) // 8  # 70/10/20
+    # Disjoint windows (the same test set as with val_from=test), overlapping samples all the same.
+    keys = {s: set(zip(*(a.tolist() for a in t.window_origins(s)))) for s in sizes}
+    assert not keys["train"] & keys["val"] and not keys["train"] & keys["test"] and not keys["val"] & keys["test"]
+    assert keys["test"] == set(zip(*(a.tolist() for a in task("mogru-reference").window_origins("test"))))
+    assert overlaps(t, "train", "test").mean() > 0.8
+
+
+@pytest.mark.parametrize("preset", ["standard", "mogru"])
+def test_default_and_mogru_splits_are_contiguous_and_do_not_leak(shared_data, preset):
+    t = task(preset)
+    assert t.params["split"] == "time" and t.params["decimate_normal"] is True
+    for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+        assert not overlaps(t, a, b).any()
+    # Contiguous in time: within each record the training windows all precede the test windows.
+    (itr, s_tr), (ite, s_te) = t.window_origins("train"), t.window_origins("test")
+    for i in set(ite.tolist()):
+        assert s_tr[itr == i].max() + t.params["window"] <= s_te[ite == i].min()
+    data = {s: t.data(s, seed=0, epoch=0, device=CPU)["x"][:, :, 0].numpy() for s in ("train", "test")}
+    train_halves = {h for pair in halves(data["train"]) for h in pair}
+    assert not any(a in train_halves or b in train_halves for a, b in halves(data["test"]))
+
+
+def test_val_from_test_needs_the_reference_split():
+    with pytest.raises(ValueError, match="random-80-20"):
+        task("standard", val_from="test")
+    with pytest.raises(ValueError, match="val_from"):
+        task("mogru-reference", val_from="nowhere")
+
+
+def test_new_parameters_keep_the_stored_keys():
+    """``decimate_normal`` and ``val_from`` are added parameters: at their defaults they are left
+    out of a run, so every run planned (and stored) before them keeps its key and data seed."""
+    added = ("decimate_normal", "val_from")
+    assert set(added) <= set(INFO.added_params) and (INFO.params["decimate_normal"], INFO.params["val_from"]) == (
+        True, "train")
+    host = get_host()
+    entry = host.tasks.get("cwru")
+    old_info = dataclasses.replace(
+        INFO, params={k: v for k, v in INFO.params.items() if k not in added}, added_params=(),
+        presets={n: p for n, p in INFO.presets.items() if not set(added) & set(p.params)})
+    old_tasks = Registry("task")
+    old_cls = type("OldCwru", (CwruTask,), {"info": old_info, "validate": lambda self: None})
+    old_tasks.add("cwru", old_cls, old_info, entry.plugin, dist=entry.dist)
+
+    def specs(tasks, preset, *sets):
+        return plan_runs(host.cells, tasks, ["gru", "lstm", "mogru"], ["cwru[noise=0,0.5,1,2]"], [0, 3], preset,
+                         parse_overrides(list(sets)))
+
+    for preset in ("smoke", "standard", "cross-load", "mogru"):
+        now = specs(host.tasks, preset)
+        assert [(s.key, s.data_seed) for s in now] == [(s.key, s.data_seed) for s in specs(old_tasks, preset)]
+        assert not any(set(added) & set(s.params) for s in now)
+    ref = specs(host.tasks, "mogru-reference")
+    assert all(s.params["decimate_normal"] is False and s.params["val_from"] == "test" for s in ref)
