@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from arena import stats
-from arena.results import natural_key, setting_labels
+from arena.results import cell_labels, natural_key, setting_labels
 from arena.store import Store
 
 #: Replicates of the bootstraps the board runs (P(A better) in `compare`, IQM and P(X > Y)
@@ -114,7 +114,7 @@ def settings_of(runs: list[dict[str, Any]], metrics: dict[str, dict[str, dict[st
     the installed task plugin, as do the metric's scale and solved level."""
     from arena.tracks import sort_key, track_of
 
-    labels = setting_labels(runs)
+    labels, cells = setting_labels(runs), cell_labels(runs)
     out: dict[tuple[str, str, str, str], Setting] = {}
     for r in runs:
         ident = (track_of(r["train"]), r["task"], r["preset"], labels[r["key"]])
@@ -126,8 +126,9 @@ def settings_of(runs: list[dict[str, Any]], metrics: dict[str, dict[str, dict[st
                 bool(r["directions"].get(main, True)), scale, stored if stored is not None else chance, solved),
                 track=ident[0])
         s = out[ident]
-        s.runs.setdefault(r["cell"], []).append(r)
-        s.values.setdefault(r["cell"], {})[r["seed"]] = metrics.get(r["key"], {}).get("test", {}).get(main)
+        cell = cells[r["key"]]
+        s.runs.setdefault(cell, []).append(r)
+        s.values.setdefault(cell, {})[r["seed"]] = metrics.get(r["key"], {}).get("test", {}).get(main)
     for s in out.values():
         for cell in s.runs:
             s.runs[cell].sort(key=lambda r: r["seed"])

@@ -26,15 +26,28 @@ def setting_labels(runs: list[dict[str, Any]]) -> dict[str, str]:
     for group in by_tp.values():
         vary_p = _varying([r["params"] for r in group])
         vary_t = _varying([r["train"] for r in group]) - {"layers", "block"}
-        by_cell: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in group:
-            by_cell[r["cell"]].append(r)
-        vary_c = {c: _varying([r["cell_options"] for r in rs]) for c, rs in by_cell.items()}
         for r in group:
             parts = [f"{k}={r['params'].get(k)}" for k in sorted(vary_p)]
             parts += [f"train.{k}={r['train'].get(k)}" for k in sorted(vary_t)]
-            parts += [f"cell.{k}={r['cell_options'].get(k)}" for k in sorted(vary_c[r["cell"]])]
             labels[r["key"]] = ", ".join(parts)
+    return labels
+
+
+def cell_labels(runs: list[dict[str, Any]]) -> dict[str, str]:
+    """run key → the cell as the board names it: its name, plus ``[k=v, …]`` for the options in
+    which its runs on the same task, preset and track differ (``gru`` beside ``gru[init=aru]``).
+    Variants of a cell are rows of one setting, so they pair seed by seed with the other cells."""
+    from arena.tracks import track_of
+
+    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in runs:
+        groups[(r["task"], r["preset"], track_of(r["train"]), r["cell"])].append(r)
+    labels = {}
+    for group in groups.values():
+        vary = sorted(_varying([r["cell_options"] for r in group]))
+        for r in group:
+            parts = [f"{k}={r['cell_options'][k]}" for k in vary if r["cell_options"].get(k) is not None]
+            labels[r["key"]] = r["cell"] + (f"[{','.join(parts)}]" if parts else "")
     return labels
 
 

@@ -194,3 +194,14 @@ def test_removing_a_cell_changes_no_other_cells_score(tmp_path):
     after = score_table(open_store(f"sqlite:///{copy}", write=False), track="bare")["per_cell"]
     assert "maru" in before and "maru" not in after
     assert after == {c: v for c, v in before.items() if c != "maru"}
+
+
+def test_variants_of_a_cell_are_rows_of_one_setting(arena, db_url):
+    """gru with init=aru beside plain gru: one setting, two rows that pair seed by seed."""
+    arena("run", "-m", "gru,rnn", "-t", "counting", "--seeds", "0-1", *TINY, "--db", db_url)
+    arena("run", "-m", "gru", "-t", "counting", "--seeds", "0-1", *TINY, "--set", "cell.init=aru", "--db", db_url)
+    rows = arena.json("leaderboard", "--format", "json", "--db", db_url)
+    assert sorted(r["cell"] for r in rows) == ["gru", "gru[init=aru]", "rnn"]
+    assert {r["setting"] for r in rows} == {""} and sum(r["leader"] for r in rows) == 1
+    (row,) = arena.json("compare", "gru[init=aru]", "gru", "--format", "json", "--db", db_url)
+    assert row["n"] == 2 and row["seeds"] == [0, 1]
