@@ -17,7 +17,13 @@ ARENA_DIST = "rnn-arena"
 
 INPUT_KINDS = ("tokens", "features")
 OUTPUT_KINDS = ("classes", "regression")
-READOUTS = ("last", "every")
+#: How the host reads the cell's outputs: ``last`` the last step of the (padded) sequence,
+#: ``every`` every step, ``last-valid`` each sequence's own last real token (the task gives a
+#: ``lengths`` tensor [n] of real tokens per sample; padding after them is never read).
+READOUTS = ("last", "every", "last-valid")
+#: How the host initialises token embedding tables (arena/model.py): ``torch`` nn.Embedding's own
+#: N(0, 1), ``normal-0.02`` N(0, 0.02²) as MARU's reference does; padding rows stay zero.
+EMBED_INITS = ("torch", "normal-0.02")
 
 
 SCALES = ("linear", "log")
@@ -155,7 +161,7 @@ OPTIMIZERS = ("adam", "adamw")
 BLOCKS = ("none", "residual", "residual-mlp")
 #: Training fields added after the first stored runs: at these values they are left out of a
 #: run's training settings, so runs stored before them keep their keys.
-LATER_FIELDS: dict[str, Any] = {"budget": 0, "layers": 1, "block": "none"}
+LATER_FIELDS: dict[str, Any] = {"budget": 0, "layers": 1, "block": "none", "embed_init": "torch"}
 
 
 @dataclass(frozen=True)
@@ -207,7 +213,8 @@ class TrainConfig:
     ``dropout`` is applied by the host to the encoder output and to the cell output. ``budget``
     sizes the model to a parameter count (arena/budget.py) instead of ``hidden``; ``layers`` and
     ``block`` stack the cell (arena/stack.py). Valid values: ``TRAIN_BOUNDS`` for the numbers,
-    ``OPTIMIZERS`` for ``optimizer``, ``BLOCKS`` for ``block`` (``validate``).
+    ``OPTIMIZERS`` for ``optimizer``, ``BLOCKS`` for ``block``, ``EMBED_INITS`` for ``embed_init``
+    (``validate``).
     """
 
     hidden: int = 128
@@ -228,6 +235,8 @@ class TrainConfig:
     #: Layers of the cell, each wrapped as ``block`` says (BLOCKS).
     layers: int = 1
     block: str = "none"
+    #: Initialisation of the token embedding (EMBED_INITS); no effect on feature inputs.
+    embed_init: str = "torch"
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -251,6 +260,8 @@ class TrainConfig:
                 return f"unknown optimizer {value!r}: use {' or '.join(OPTIMIZERS)}"
             if name == "block" and value not in BLOCKS:
                 return f"unknown block {value!r}: use {', '.join(BLOCKS)}"
+            if name == "embed_init" and value not in EMBED_INITS:
+                return f"unknown embed_init {value!r}: use {' or '.join(EMBED_INITS)}"
             return None
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not numeric or (kind is int and not isinstance(value, int)):

@@ -6,8 +6,10 @@ A task class sets ``info`` (a :class:`arena.TaskInfo`) and implements:
 - ``output_size`` — number of classes or regression outputs per readout position;
 - ``generate(n, generator, device)`` — ``n`` samples as a dict of tensors with at least ``x``
   (``[n, T]`` token ids or ``[n, T, D]`` features) and ``y``, optionally ``mask`` (``[n, T]``,
-  positions that count for loss and metrics when ``readout="every"``), built in whole batches
-  on ``device`` from ``generator`` only, so the same data seed gives the same data;
+  positions that count for loss and metrics when ``readout="every"``) and ``lengths`` (``[n]``
+  integers, the real tokens of each sample before its padding, which readout ``"last-valid"``
+  needs), built in whole batches on ``device`` from ``generator`` only, so the same data seed
+  gives the same data;
 - ``evaluate(out, batch)`` — every metric of ``info.metrics`` as floats, from the model's
   outputs for a whole split;
 - optionally ``loss`` (default: cross-entropy or MSE, masked when a mask is given) and
@@ -15,7 +17,9 @@ A task class sets ``info`` (a :class:`arena.TaskInfo`) and implements:
   level that counts as solving it; by default each ``Metric.solved``).
 
 The host composes encoder (embedding or identity), cell and a linear head of ``output_size``,
-applied to the last step (``readout="last"``) or to every step (``readout="every"``).
+applied to the last step (``readout="last"``), to every step (``readout="every"``) or to each
+sample's last real token (``readout="last-valid"``, at ``lengths − 1``). The readout is
+``info.readout`` unless the task's ``readout`` property says otherwise (e.g. from a parameter).
 
 Torch is imported inside methods, so task modules stay cheap to import.
 """
@@ -47,6 +51,12 @@ class Task:
         self.validate()
 
     # -- contract -------------------------------------------------------------------------
+    @property
+    def readout(self) -> str:
+        """How the host reads the cell's outputs for this task's runs (READOUTS); by default
+        ``info.readout``. A task whose parameters choose the readout overrides this."""
+        return self.info.readout
+
     def validate(self) -> None:
         """Raise ValueError for parameter values that make no sense."""
 

@@ -793,7 +793,7 @@ class _TaskChecks:
 
         torch.manual_seed(0)
         model = build_model(self.data_task(), GRU, {}, TrainConfig(hidden=8)).to(self.device)
-        return model, model(batch["x"])
+        return model, model(batch["x"], batch.get("lengths"))
 
     def metrics(self) -> str:
         import torch

@@ -58,7 +58,7 @@ def _batches(data: Mapping[str, torch.Tensor], size: int, order: torch.Tensor | 
 @torch.no_grad()
 def evaluate(model: SequenceModel, task: Task, data: Mapping[str, torch.Tensor], batch_size: int) -> dict[str, float]:
     model.eval()
-    outs = [model(b["x"]) for b in _batches(data, batch_size)]
+    outs = [model(b["x"], b.get("lengths")) for b in _batches(data, batch_size)]
     model.train()
     return {k: float(v) for k, v in task.evaluate(torch.cat(outs), data).items()}
 
@@ -119,7 +119,7 @@ def train_run(spec: RunSpec, task_factory: Callable[..., Task], cell_factory: An
         loss_sum = torch.zeros((), device=device)
         steps = 0
         for batch in _batches(train, cfg.batch_size, order):
-            loss = task.loss(model(batch["x"]), batch)
+            loss = task.loss(model(batch["x"], batch.get("lengths")), batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.clip > 0:

@@ -42,3 +42,42 @@ def test_small_preset_resplits_the_test_file_disjointly(shared_data):
 def test_standard_needs_the_official_train_file(shared_data):
     with pytest.raises(DataMissingError, match="missing train.csv"):
         task("standard").prepare()
+
+
+def test_lengths_count_the_real_tokens_before_the_padding(shared_data):
+    for preset in ("small-last-valid", "smoke"):
+        t = task(preset)
+        max_len = t.params["max_len"]
+        splits = t._splits()
+        d = t.data("test", seed=0, epoch=0, device=CPU)
+        x, lengths = d["x"], d["lengths"]
+        assert lengths.shape == (x.shape[0],) and lengths.dtype == torch.long
+        assert torch.equal(lengths, (x != 0).sum(1))  # pad is id 0 and no word maps to it
+        assert lengths.tolist() == [min(len(s.split()), max_len) for s in splits["test"][1]]
+        for row, n in zip(x, lengths.tolist()):
+            assert bool((row[:n] != 0).all()) and bool((row[n:] == 0).all())
+        assert int(lengths.min()) >= 1
+    assert int(lengths.max()) == 40  # smoke truncates its longest texts to max_len 40
+
+
+def test_readout_parameter_keeps_the_reference_default():
+    assert INFO.params["readout"] == "last" and "readout" in INFO.added_params
+    for preset in ("smoke", "small", "standard"):
+        assert "readout" not in INFO.presets[preset].params and task(preset).readout == "last"
+    assert task("small-last-valid").readout == "last-valid"
+    with pytest.raises(ValueError, match="readout"):
+        AgNewsTask(readout="first")
+
+
+def test_stored_runs_keep_their_keys():
+    """The default plan has no new field: the key of a run stored before readout and embed_init
+    existed (gru on ag-news[small], seed 0) is unchanged."""
+    from arena.host import get_host
+    from arena.plan import parse_overrides, plan_runs
+
+    host = get_host()
+    (s,) = plan_runs(host.cells, host.tasks, ["gru"], ["ag-news"], [0], "small", parse_overrides(()))
+    assert "readout" not in s.params and "embed_init" not in s.train
+    assert s.key == "b2:50bd60a926fff930eb164897637be81e"
+    (new,) = plan_runs(host.cells, host.tasks, ["gru"], ["ag-news"], [0], "small-last-valid", parse_overrides(()))
+    assert new.params["readout"] == "last-valid" and new.key != s.key
