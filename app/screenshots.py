@@ -52,7 +52,13 @@ def build_demo_store(folder: Path, source: Path) -> tuple[str, str]:
     return url, key
 
 
-def main(out: str = "docs/img", source: str = "leaderboard.db") -> None:
+def with_track(path: str, track: str) -> str:
+    """The page path with ``track`` selected (the app reads ?track= from the link)."""
+    return f"{path}{'&' if '?' in path else '?'}track={track}"
+
+
+def main(out: str = "docs/img", source: str = "leaderboard.db", track: str = "bare") -> None:
+    """Screenshots of every page on a copy of ``source``, showing ``track`` (the README's)."""
     out_dir = Path(out)
     with tempfile.TemporaryDirectory(prefix="arena-shots-") as tmp:
         folder = Path(tmp)
@@ -66,7 +72,7 @@ def main(out: str = "docs/img", source: str = "leaderboard.db") -> None:
             wait_http(f"http://localhost:{port}/_stcore/health", timeout=120)
             for path, (name, needle, height) in SHOTS.items():
                 with Browser(1440, height) as b:
-                    b.get(f"http://localhost:{port}/{path.format(failed=failed)}")
+                    b.get(f"http://localhost:{port}/{with_track(path.format(failed=failed), track)}")
                     b.wait_for_text(needle, timeout=300, settle=2.0)
                     print(b.screenshot(out_dir / name))
         finally:
