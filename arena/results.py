@@ -35,8 +35,10 @@ def setting_labels(runs: list[dict[str, Any]]) -> dict[str, str]:
 
 def cell_labels(runs: list[dict[str, Any]]) -> dict[str, str]:
     """run key → the cell as the board names it: its name, plus ``[k=v, …]`` for the options in
-    which its runs on the same task, preset and track differ (``gru`` beside ``gru[init=aru]``).
-    Variants of a cell are rows of one setting, so they pair seed by seed with the other cells."""
+    which the run departs from the cell's registered defaults (``gru`` beside ``gru[init=aru]``).
+    For a cell that is not installed, the options in which its runs on the same task, preset and
+    track differ. Variants of a cell are rows of one setting, so they pair seed by seed with the
+    other cells."""
     from arena.tracks import track_of
 
     groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -44,11 +46,25 @@ def cell_labels(runs: list[dict[str, Any]]) -> dict[str, str]:
         groups[(r["task"], r["preset"], track_of(r["train"]), r["cell"])].append(r)
     labels = {}
     for group in groups.values():
+        defaults = _registered_options(group[0].get("cell_name", group[0]["cell"]))
         vary = sorted(_varying([r["cell_options"] for r in group]))
         for r in group:
-            parts = [f"{k}={r['cell_options'][k]}" for k in vary if r["cell_options"].get(k) is not None]
+            opts = r["cell_options"]
+            if defaults is None:
+                parts = [f"{k}={opts[k]}" for k in vary if opts.get(k) is not None]
+            else:
+                parts = [f"{k}={v}" for k, v in sorted(opts.items()) if k not in defaults or v != defaults[k]]
             labels[r["key"]] = r["cell"] + (f"[{','.join(parts)}]" if parts else "")
     return labels
+
+
+def _registered_options(name: str) -> dict[str, Any] | None:
+    try:
+        from arena.host import get_host
+
+        return dict(get_host().cells.get(name).info.options)
+    except Exception:  # noqa: BLE001 - not installed: fall back to what varies among the runs
+        return None
 
 
 def natural_key(text: str) -> list[Any]:

@@ -205,3 +205,7 @@ def test_variants_of_a_cell_are_rows_of_one_setting(arena, db_url):
     assert {r["setting"] for r in rows} == {""} and sum(r["leader"] for r in rows) == 1
     (row,) = arena.json("compare", "gru[init=aru]", "gru", "--format", "json", "--db", db_url)
     assert row["n"] == 2 and row["seeds"] == [0, 1]
+    # Named from the registered defaults, not from what else is stored: alone it is still the variant.
+    arena("run", "-m", "gru", "-t", "adding", "--seeds", "0", *TINY, "--set", "cell.init=aru", "--db", db_url)
+    assert [r["cell"] for r in arena.json("leaderboard", "--task", "adding", "--format", "json",
+                                          "--db", db_url)] == ["gru[init=aru]"]
