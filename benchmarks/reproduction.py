@@ -93,6 +93,13 @@ class Claim:
     untested: str = ""  # reference presets not run here, and why
     notes: str = ""
     cells: tuple[str, ...] = field(default=())
+    #: The reference's own variant of a cell (its options, as the board names it), used in the
+    #: assertions on every setting that stores it; the plain cell stands in elsewhere.
+    variants: tuple[tuple[str, str], ...] = ()
+
+
+#: The ARU repository's own baselines (aru/baselines.py): arena's gru, lstm, rnn with init="aru".
+ARU_BASELINES = (("gru", "gru[init=aru]"), ("lstm", "lstm[init=aru]"), ("rnn", "rnn[init=aru]"))
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -101,7 +108,7 @@ CLAIMS: tuple[Claim, ...] = (
         "test MSE: ARU 0.0014 · GRU 0.1405 · LSTM 0.4061 · RNN 1.6678 (T=100, p=0.1)",
         ("aru > gru", "gru > lstm", "lstm > rnn"),
         (Where("counting", "aru"), Where("counting", "standard")),
-        cells=("aru", "gru", "lstm", "rnn"),
+        cells=("aru", "gru", "lstm", "rnn"), variants=ARU_BASELINES,
         notes="Preset `aru` is the reference's setting (8,000 sequences, hidden 64, Adam 1e-3, batch 128, "
               "30 epochs, patience 8). `standard` is shorter (4,000 sequences, 20 epochs, lr 3e-3).",
     ),
@@ -110,7 +117,7 @@ CLAIMS: tuple[Claim, ...] = (
         "sequence / symbol accuracy: ARU 74.2 % / 96.9 % · GRU 0 / 50.5 % · LSTM 0 / 34.3 % · RNN 0 / 12.9 %",
         ("aru > gru", "gru > lstm", "lstm > rnn"),
         (Where("copy", "aru"), Where("copy", "standard")),
-        cells=("aru", "gru", "lstm", "rnn"),
+        cells=("aru", "gru", "lstm", "rnn"), variants=ARU_BASELINES,
         untested="Preset `aru` (14,000 sequences of length 71, hidden 128, up to 100 epochs) was not run: "
                  "about 8 CPU-minutes per run and cell here, 40 runs for 5 seeds of the four cells.",
         notes="`standard` copies L=5 symbols over D=20 blanks: a much easier copy than the reference's "
@@ -123,6 +130,7 @@ CLAIMS: tuple[Claim, ...] = (
         ("aru > gru", "gru > lstm", "gru > rnn"),
         (Where("sparse-events", "aru"), Where("sparse-events", "standard")),
         cells=("aru", "gru", "lstm", "rnn"),
+        variants=ARU_BASELINES + (("aru", "aru[gate_preset=sparse-events]"),),
         untested="Preset `aru` (T=500, 3,500 sequences, 25 epochs) was not run: about 5 CPU-minutes per run.",
         notes="`standard` has T=100, q=0.05 (5 events on average) and 12 epochs.",
     ),
@@ -131,7 +139,7 @@ CLAIMS: tuple[Claim, ...] = (
         "test MSE: GRU 0.0009 · ARU 0.0013 · LSTM 0.1631 · RNN 0.1661 (T=200; solved below 0.01)",
         ("aru > lstm", "gru > lstm", "aru > rnn", "gru ~ aru"),
         (Where("adding", "aru"), Where("adding", "standard")),
-        cells=("gru", "aru", "lstm", "rnn"),
+        cells=("gru", "aru", "lstm", "rnn"), variants=ARU_BASELINES,
         untested="Preset `aru` (T=200, 10,000 sequences, hidden 128, 50 epochs) was not run: about 15 "
                  "CPU-minutes per run here.",
         notes="`standard` has T=50, 3,000 sequences and 12 epochs.",
@@ -141,7 +149,7 @@ CLAIMS: tuple[Claim, ...] = (
         "test accuracy: GRU 89.29 % · ARU 88.46 % · LSTM 87.61 % · RNN 26.51 %",
         ("gru > rnn", "aru > rnn", "gru ~ aru"),
         (Where("ag-news", "standard"), Where("ag-news", "small")),
-        cells=("gru", "aru", "lstm", "rnn"),
+        cells=("gru", "aru", "lstm", "rnn"), variants=ARU_BASELINES,
         untested="Preset `standard` needs the official 120,000-row train file, which is not in "
                  "../shared/data and cannot be downloaded from this machine.",
         notes="Preset `small` re-splits the official *test* file (5,320 training texts): it checks the "
@@ -380,12 +388,24 @@ def claim_verdict(entry: dict[str, Any]) -> str:
     return ", ".join(f"{s['verdict']} ({s['where']})" for s in entry["settings"])
 
 
-def check_setting(s: Any, assertions: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
+def resolve(s: Any, assertion: str, variants: Any = ()) -> str:
+    """The assertion with each cell replaced by the reference's variant where the setting has it."""
+    a, op, b = parse(assertion)
+    names = dict(variants)
+
+    def name(c: str) -> str:
+        return names[c] if c in names and names[c] in s.runs else c
+
+    return f"{name(a)} {op} {name(b)}"
+
+
+def check_setting(s: Any, assertions: tuple[str, ...] | list[str], variants: Any = ()) -> list[dict[str, Any]]:
     """The assertions that can be tested on one stored setting (both cells present, some seed
-    matched), before the claim's Holm corrections (:func:`adjust_family`)."""
+    matched), before the claim's Holm corrections (:func:`adjust_family`); each cell is the
+    reference's variant where the setting stores it (``variants``)."""
     scored = {c: s.scored(c) for c in s.runs}
     checks = []
-    for text in assertions:
+    for text in (resolve(s, t, variants) for t in assertions):
         a, _, b = parse(text)
         if a not in scored or b not in scored:
             continue
@@ -416,9 +436,10 @@ def claim_settings(claim: Claim, settings: list[Any], wheres: Any) -> list[dict[
         s = find_setting(settings, where)
         if s is None:
             continue
-        checks = check_setting(s, claim.assertions)
+        checks = check_setting(s, claim.assertions, claim.variants)
         if checks:
-            entry = setting_entry(where.label(), s, claim.cells, checks)
+            cells = tuple(c for pair in ((c, dict(claim.variants).get(c, c)) for c in claim.cells) for c in pair)
+            entry = setting_entry(where.label(), s, tuple(dict.fromkeys(cells)), checks)
             entry["base"] = dataclasses.replace(where, track="bare").label()
             out.append(entry)
     return out

@@ -183,3 +183,16 @@ def test_verdict_rules():
     assert rep.verdict(checks(("~", 0.01, "not shown"), (">", 0.3, "yes"))) == \
         "not reproduced (equivalence not shown)"
     assert rep.verdict(checks(("~", 0.3, "differs"))) == "not reproduced (differs)"
+
+
+def test_claims_use_the_references_own_variant_where_it_is_stored():
+    rep = load()
+    s = setting_with_a_diverged_cell([0.01, 0.02, 0.015, 0.01, 0.012])
+    assert rep.resolve(s, "aru > gru", rep.ARU_BASELINES) == "aru > gru"  # only plain cells stored
+    s.runs["gru[init=aru]"] = [{"seed": k, "status": "done"} for k in SEEDS]
+    s.values["gru[init=aru]"] = dict(zip(SEEDS, [0.5, 0.4, 0.6, 0.5, 0.45]))
+    assert rep.resolve(s, "aru > gru", rep.ARU_BASELINES) == "aru > gru[init=aru]"
+    (check,) = rep.check_setting(s, ("aru > gru",), rep.ARU_BASELINES)
+    assert check["assertion"] == "aru > gru[init=aru]" and check["b"] == "gru[init=aru]"
+    sparse = next(c for c in rep.CLAIMS if c.id == "aru-sparse-events")
+    assert ("aru", "aru[gate_preset=sparse-events]") in sparse.variants
