@@ -161,7 +161,10 @@ OPTIMIZERS = ("adam", "adamw")
 BLOCKS = ("none", "residual", "residual-mlp")
 #: Training fields added after the first stored runs: at these values they are left out of a
 #: run's training settings, so runs stored before them keep their keys.
-LATER_FIELDS: dict[str, Any] = {"budget": 0, "layers": 1, "block": "none", "embed_init": "torch"}
+LATER_FIELDS: dict[str, Any] = {"budget": 0, "layers": 1, "block": "none", "embed_init": "torch",
+                                 "schedule": "constant", "warmup_steps": 0, "min_lr_factor": 0.0}
+#: Learning-rate schedules over optimizer steps (arena/schedule.py).
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,8 @@ TRAIN_BOUNDS: dict[str, Bound] = {
     "plateau_factor": Bound(0, 1, low_open=True, high_open=True),
     "dropout": Bound(0, 1, high_open=True),
     "budget": Bound(0, note="0 = no budget: the width is `hidden`"),
+    "warmup_steps": Bound(0),
+    "min_lr_factor": Bound(0, 1),
     "layers": Bound(1),
 }
 
@@ -237,6 +242,11 @@ class TrainConfig:
     block: str = "none"
     #: Initialisation of the token embedding (EMBED_INITS); no effect on feature inputs.
     embed_init: str = "torch"
+    #: Learning rate over optimizer steps (SCHEDULES): linear warm-up over ``warmup_steps``, then
+    #: constant, or a cosine decay to ``min_lr_factor`` × lr at the last step (arena/schedule.py).
+    schedule: str = "constant"
+    warmup_steps: int = 0
+    min_lr_factor: float = 0.0
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -262,6 +272,8 @@ class TrainConfig:
                 return f"unknown block {value!r}: use {', '.join(BLOCKS)}"
             if name == "embed_init" and value not in EMBED_INITS:
                 return f"unknown embed_init {value!r}: use {' or '.join(EMBED_INITS)}"
+            if name == "schedule" and value not in SCHEDULES:
+                return f"unknown schedule {value!r}: use {' or '.join(SCHEDULES)}"
             return None
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not numeric or (kind is int and not isinstance(value, int)):
@@ -275,9 +287,19 @@ class TrainConfig:
             return f"{name} must be {bound}, not {value!r}"
         return None
 
+    @staticmethod
+    def conflict(train: Mapping[str, Any]) -> str | None:
+        """What is wrong with a combination of fields, or None (each field already valid)."""
+        if train.get("schedule", "constant") != "constant" and train.get("plateau_patience", 0) > 0:
+            return "schedule and plateau_patience both set the learning rate: use one of them"
+        return None
+
     def validate(self) -> None:
         """Raise ValueError naming the first field whose value the training loop cannot use."""
         for name, value in self.as_dict().items():
             problem = self.check_field(name, value)
             if problem:
                 raise ValueError(problem)
+        problem = self.conflict(self.as_dict())
+        if problem:
+            raise ValueError(problem)

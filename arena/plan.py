@@ -385,6 +385,9 @@ def _check_train(task: str, preset: str, preset_train: Any, set_train: dict[str,
         if k in preset_train:
             raise ArenaError(f"task {task!r} preset {preset!r}: {problem}")
         raise ArenaError(f"training defaults: {problem}")
+    problem = TrainConfig.conflict(train)
+    if problem:
+        raise ArenaError(f"task {task!r} preset {preset!r}: {problem}")
 
 
 def _check_task_params(entry: Any, params: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from arena.contracts import OPTIMIZERS, TrainConfig
 from arena.keys import derive_seed
 from arena.model import SequenceModel, build_model, count_parameters, embedding_parameters
 from arena.plan import RunSpec
+from arena.schedule import scheduler
 from arena.task import Task
 
 
@@ -103,6 +104,8 @@ def train_run(spec: RunSpec, task_factory: Callable[..., Task], cell_factory: An
     if cfg.plateau_patience > 0:
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
             opt, mode="max" if higher else "min", factor=cfg.plateau_factor, patience=cfg.plateau_patience)
+    n_train = next(iter(train.values())).shape[0]
+    per_step = scheduler(opt, cfg, cfg.epochs * math.ceil(n_train / cfg.batch_size))  # None: constant
     # The batch order depends on the data seed only: every cell sees the same batches.
     order_gen = torch.Generator(device="cpu")
     order_gen.manual_seed(derive_seed("order", data_seed) % (2**63))
@@ -125,6 +128,8 @@ def train_run(spec: RunSpec, task_factory: Callable[..., Task], cell_factory: An
             if cfg.clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             opt.step()
+            if per_step is not None:
+                per_step.step()
             loss_sum += loss.detach()
             steps += 1
         train_loss = float(loss_sum) / max(steps, 1)
