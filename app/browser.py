@@ -1,17 +1,13 @@
 """A headless Chromium for the app's end-to-end test and the docs screenshots.
 
-Drives Debian's ``chromium`` through ``chromedriver`` (package ``chromium-driver``) with the
-W3C WebDriver protocol over plain HTTP (urllib), so no Python package beyond the standard
-library is needed. Streamlit renders over a websocket after the page loads, so callers wait
+Drives Debian's ``chromium`` with selenium through Debian's ``chromedriver`` (package
+``chromium-driver``). Streamlit renders over a websocket after the page loads, so callers wait
 for text to appear (:meth:`Browser.wait_for_text`) before reading or capturing the page.
 """
 from __future__ import annotations
 
-import base64
-import json
 import shutil
 import socket
-import subprocess
 import tempfile
 import time
 import urllib.error
@@ -53,46 +49,35 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
 
 
 class Browser:
-    """One headless Chromium window, driven through chromedriver."""
+    """One headless Chromium window, driven by selenium through Debian's chromedriver (given by
+    path, so selenium never downloads a driver)."""
 
     def __init__(self, width: int = 1400, height: int = 1000) -> None:
         found = find_chromium()
         if found is None:
             raise RuntimeError("chromium and chromedriver are needed: apt-get install chromium chromium-driver")
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+
         self.chromium, driver = found
         self.profile = tempfile.mkdtemp(prefix="arena-chromium-")
-        self.port = free_port()
-        self.proc = subprocess.Popen([driver, f"--port={self.port}"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        self.base = f"http://127.0.0.1:{self.port}"
+        options = Options()
+        options.binary_location = self.chromium
+        for arg in CHROME_ARGS + [f"--user-data-dir={self.profile}", f"--window-size={width},{height}"]:
+            options.add_argument(arg)
         try:
-            wait_http(self.base + "/status", timeout=30)
-            caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-                "binary": self.chromium,
-                "args": CHROME_ARGS + [f"--user-data-dir={self.profile}", f"--window-size={width},{height}"]}}}}
-            self.session = self._call("POST", "/session", caps)["sessionId"]
+            self.driver = webdriver.Chrome(service=Service(executable_path=driver), options=options)
         except Exception:
-            self.close()
+            shutil.rmtree(self.profile, ignore_errors=True)
             raise
-
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=120) as r:
-                return json.loads(r.read() or b"{}").get("value")
-        except urllib.error.HTTPError as exc:
-            raise RuntimeError(f"webdriver {method} {path}: {exc.read()[:500]!r}") from None
-
-    def _s(self, path: str) -> str:
-        return f"/session/{self.session}{path}"
+        self.driver.set_script_timeout(120)
 
     def get(self, url: str) -> None:
-        self._call("POST", self._s("/url"), {"url": url})
+        self.driver.get(url)
 
     def script(self, js: str, *args: Any) -> Any:
-        return self._call("POST", self._s("/execute/sync"), {"script": js, "args": list(args)})
+        return self.driver.execute_script(js, *args)
 
     def text(self) -> str:
         return self.script("return document.body ? document.body.innerText : '';") or ""
@@ -114,21 +99,14 @@ class Browser:
     def screenshot(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(self._call("GET", self._s("/screenshot"))))
+        path.write_bytes(self.driver.get_screenshot_as_png())
         return path
 
     def close(self) -> None:
         try:
-            if getattr(self, "session", None):
-                self._call("DELETE", self._s(""))
-        except Exception:  # noqa: BLE001 - closing anyway
-            pass
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.profile, ignore_errors=True)
+            self.driver.quit()
+        finally:
+            shutil.rmtree(self.profile, ignore_errors=True)
 
     def __enter__(self) -> "Browser":
         return self
