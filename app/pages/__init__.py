@@ -1,0 +1,2 @@
+"""The app's pages, one module each (arena.app.views puts them in the navigation)."""
+
