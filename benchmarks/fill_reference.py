@@ -12,8 +12,6 @@ cells and settings each claim names, as the cost allows. Every command is an ord
 from __future__ import annotations
 
 import argparse
-import shlex
-import subprocess
 import sys
 
 ARU_INIT = ("--set", "cell.init=aru")  # the ARU repository's own GRU/LSTM/RNN (aru/baselines.py)
@@ -61,14 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", default="sqlite:///leaderboard.db")
     ap.add_argument("--print", action="store_true", help="print the commands; run nothing")
     args = ap.parse_args(argv)
+    from fill_tracks import run_all  # the sibling script's loop (this folder is on sys.path)
+
     for stage in args.stage or [1, 2, 3]:
         print(f"# stage {stage}", flush=True)
-        for cmd in commands(stage, args.db):
-            print(shlex.join(cmd), flush=True)
-            if not args.print:
-                done = subprocess.run(cmd)
-                if done.returncode not in (0, 1):  # 1: some runs failed, which are results; go on
-                    return done.returncode
+        status = run_all(commands(stage, args.db), print_only=args.print)
+        if status:
+            return status
     return 0
 
 

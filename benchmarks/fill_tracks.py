@@ -62,12 +62,21 @@ def main(argv: list[str] | None = None) -> int:
         for task in MATCHED_TASKS:
             print(f"# {task}: budget {budget(task):,} parameters (embedding left out)")
     for track in tracks:
-        for cmd in commands(track, args.db, args.seeds):
-            print(shlex.join(cmd), flush=True)
-            if not args.print:
-                done = subprocess.run(cmd)
-                if done.returncode not in (0, 1):  # 1: some runs failed, which are results; go on
-                    return done.returncode
+        status = run_all(commands(track, args.db, args.seeds), print_only=args.print)
+        if status:
+            return status
+    return 0
+
+
+def run_all(cmds: list[list[str]], print_only: bool = False) -> int:
+    """Print each command and run it; stop at the first that errs (exit status 1, some runs
+    failed, is a result and goes on). Returns the stopping command's status, or 0."""
+    for cmd in cmds:
+        print(shlex.join(cmd), flush=True)
+        if not print_only:
+            done = subprocess.run(cmd)
+            if done.returncode not in (0, 1):
+                return done.returncode
     return 0
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from arena.testing.common import (CELL_CHECKS, SMOKE_MAX_FRACTION_OF_CHANCE, SMOKE_TASK, SMOKE_TASK_PARAMS,
                                   SMOKE_TRAIN, CheckFailed, CheckResult, CheckSkipped, _clone_state, _close,
-                                  _max_diff, _no_grad, _require_finite, _require_finite_number, _run, _select,
+                                  _max_diff, _no_grad, _require_finite, _require_finite_number, _run_all, _select,
                                   _short, _states)
 
 
@@ -381,10 +381,4 @@ def check_cell(cell: Any, *, options: Mapping[str, Any] | None = None, checks: I
         return [CheckResult(f"cell {label}", "construct", "fail", f"cannot resolve the cell: {_short(exc)}")]
     runner = _CellChecks(target, input_size, hidden_size, batch, seq_len, seed, device)
     subject = f"cell {target.name}"
-    results: list[CheckResult] = []
-    for name in names:
-        if results and results[0].name == "construct" and results[0].status == "fail":
-            results.append(CheckResult(subject, name, "skip", "the cell cannot be built"))
-            continue
-        results.append(_run(subject, name, getattr(runner, name.replace("-", "_"))))
-    return results
+    return _run_all(subject, "cell", names, runner)

@@ -91,6 +91,17 @@ def _run(subject: str, name: str, fn: Callable[[], str | None]) -> CheckResult:
     return CheckResult(subject, name, status, " ".join(detail.split()), time.perf_counter() - t0)
 
 
+def _run_all(subject: str, what: str, names: list[str], runner: Any) -> list[CheckResult]:
+    """Run the named checks of ``runner`` in order; after a failed ``construct`` the rest skip."""
+    results: list[CheckResult] = []
+    for name in names:
+        if results and results[0].name == "construct" and results[0].status == "fail":
+            results.append(CheckResult(subject, name, "skip", f"the {what} cannot be built"))
+            continue
+        results.append(_run(subject, name, getattr(runner, name.replace("-", "_"))))
+    return results
+
+
 def _select(checks: Iterable[str] | None, skip: Iterable[str], known: Sequence[str]) -> list[str]:
     chosen = list(known if checks is None else checks)
     skip = set(skip)  # may name checks of either kind, e.g. skip=TRAINING_CHECKS

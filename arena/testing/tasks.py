@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from arena.testing.common import (TASK_CHECKS, CheckFailed, CheckResult, CheckSkipped, Reference, _run, _select,
+from arena.testing.common import (TASK_CHECKS, CheckFailed, CheckResult, CheckSkipped, Reference, _run_all, _select,
                                   _short)
 
 
@@ -320,10 +320,4 @@ def check_task(task: Any, *, params: Mapping[str, Any] | None = None, preset: st
         return [CheckResult(f"task {label}", "construct", "fail", f"cannot resolve the task: {_short(exc)}")]
     runner = _TaskChecks(target, reference, n_reference, seed, device)
     subject = f"task {target.name}"
-    results: list[CheckResult] = []
-    for name in names:
-        if results and results[0].name == "construct" and results[0].status == "fail":
-            results.append(CheckResult(subject, name, "skip", "the task cannot be built"))
-            continue
-        results.append(_run(subject, name, getattr(runner, name.replace("-", "_"))))
-    return results
+    return _run_all(subject, "task", names, runner)
