@@ -45,7 +45,7 @@ def test_every_claim_has_a_verdict_in_the_report():
     assert len(rows) == len(rep.CLAIMS)
     for claim, row in zip(rep.CLAIMS, rows):
         assert f"(#{claim.id})" in row
-        verdict, matched = row.strip().strip("|").split(" | ")[2:4]  # claim, source, verdict, at matched capacity
+        verdict, matched = (c.strip() for c in row.strip().strip("|").split(" | ")[2:4])  # claim, source, verdict, at matched capacity
         assert any(v in verdict for v in ("reproduced", "not testable here")), row
         assert matched == "not run yet" or "reproduced" in matched or "not testable" in matched, row
 
