@@ -25,14 +25,14 @@ def setting_column(s: Any) -> str:
 def score_table(store: Store, task: str | None = None, track: str | None = None) -> dict[str, Any]:
     """cell → setting → its runs' cross-task scores on one track (default: the first stored);
     settings that cannot be normalised listed apart."""
-    from arena.leaderboard import tracks
     from arena.tracks import pick
 
-    track = pick(tracks(store, task), track)
+    settings = load_settings(store, task)  # one read of the store; the track is picked from it
+    track = pick((s.track for s in settings), track)
     per_cell: dict[str, dict[str, list[float]]] = {}
     failures: dict[str, int] = {}
     columns, unscored = [], []
-    for s in load_settings(store, task, track=track):
+    for s in (s for s in settings if s.track == track):
         col = setting_column(s)
         if s.anchors.problem:
             unscored.append(f"{col} ({s.anchors.problem})")
