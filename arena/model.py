@@ -53,6 +53,12 @@ class SequenceModel(nn.Module):
             y = last_valid(y, lengths)
         return self.head(self.drop(y))
 
+    def stream(self, x: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        """Head outputs at every step of ``x`` from ``state`` (None: zero), and the final state:
+        what a stream task's windows and generation go through (arena/stream.py)."""
+        y, state = self.cell(self.drop(self.encoder(x)), state)
+        return self.head(self.drop(y)), state
+
 
 def last_valid(y: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
     """``y[i, lengths[i] − 1]`` for each sample ``i`` of ``y`` [B, T, H] → [B, H].

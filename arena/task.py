@@ -21,6 +21,11 @@ applied to the last step (``readout="last"``), to every step (``readout="every"`
 sample's last real token (``readout="last-valid"``, at ``lengths − 1``). The readout is
 ``info.readout`` unless the task's ``readout`` property says otherwise (e.g. from a parameter).
 
+A **stream** task (``stream = True``, e.g. char-lm) gives each split as one sequence (``x`` and
+``y`` of shape [1, N]), has a ``bptt`` property (tokens per training window) and readout
+``every``; the host trains it with truncated BPTT and carried state and evaluates it carried and
+reset (arena/stream.py), so its ``evaluate`` also gets ``batch["out_reset"]``.
+
 Torch is imported inside methods, so task modules stay cheap to import.
 """
 from __future__ import annotations
@@ -42,6 +47,8 @@ class Task:
     #: Inputs come from a finite set (tokens, bits), so a training sample could repeat a
     #: validation or test sample; such samples are dropped from training (held out for real).
     discrete_inputs: ClassVar[bool | None] = None
+    #: Each split is one long sequence trained with carried state (arena/stream.py).
+    stream: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(self.info.params)

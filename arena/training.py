@@ -104,41 +104,57 @@ def train_run(spec: RunSpec, task_factory: Callable[..., Task], cell_factory: An
     if cfg.plateau_patience > 0:
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
             opt, mode="max" if higher else "min", factor=cfg.plateau_factor, patience=cfg.plateau_patience)
-    n_train = next(iter(train.values())).shape[0]
-    per_step = scheduler(opt, cfg, cfg.epochs * math.ceil(n_train / cfg.batch_size))  # None: constant
+    if task.stream:
+        from arena import stream
+
+        per_epoch = stream.steps_per_epoch(train, cfg.batch_size, task.bptt)
+    else:
+        per_epoch = math.ceil(next(iter(train.values())).shape[0] / cfg.batch_size)
+    per_step = scheduler(opt, cfg, cfg.epochs * per_epoch)  # None: constant
     # The batch order depends on the data seed only: every cell sees the same batches.
     order_gen = torch.Generator(device="cpu")
     order_gen.manual_seed(derive_seed("order", data_seed) % (2**63))
+
+    def step(loss: torch.Tensor) -> None:
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+        opt.step()
+        if per_step is not None:
+            per_step.step()
+
+    def evaluate_split(data: Mapping[str, torch.Tensor]) -> dict[str, float]:
+        if task.stream:
+            return stream.evaluate(model, task, data)
+        return evaluate(model, task, data, cfg.batch_size)
 
     best: float | None = None
     best_state: dict[str, torch.Tensor] | None = None
     stale = 0
     for epoch in range(1, cfg.epochs + 1):
         t0 = time.perf_counter()
-        if epoch > 1 and task.fresh_train_data():
-            train = task.data("train", seed=data_seed, epoch=epoch - 1, device=device)
-        n = next(iter(train.values())).shape[0]
-        order = torch.randperm(n, generator=order_gen).to(device)
-        loss_sum = torch.zeros((), device=device)
-        steps = 0
-        for batch in _batches(train, cfg.batch_size, order):
-            loss = task.loss(model(batch["x"], batch.get("lengths")), batch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-            opt.step()
-            if per_step is not None:
-                per_step.step()
-            loss_sum += loss.detach()
-            steps += 1
+        if task.stream:
+            loss_sum, steps = stream.train_epoch(model, task, train, cfg.batch_size, step)
+        else:
+            if epoch > 1 and task.fresh_train_data():
+                train = task.data("train", seed=data_seed, epoch=epoch - 1, device=device)
+            n = next(iter(train.values())).shape[0]
+            order = torch.randperm(n, generator=order_gen).to(device)
+            loss_sum = torch.zeros((), device=device)
+            steps = 0
+            for batch in _batches(train, cfg.batch_size, order):
+                loss = task.loss(model(batch["x"], batch.get("lengths")), batch)
+                step(loss)
+                loss_sum += loss.detach()
+                steps += 1
         train_loss = float(loss_sum) / max(steps, 1)
         out.epochs = epoch
         if not math.isfinite(train_loss):
             out.status = "diverged"
             out.error = f"training loss became {train_loss} in epoch {epoch}"
             break
-        val_metrics = evaluate(model, task, val, cfg.batch_size)
+        val_metrics = evaluate_split(val)
         score = val_metrics[monitor]
         row = {"epoch": epoch, "train_loss": train_loss, "lr": opt.param_groups[0]["lr"],
                "seconds": time.perf_counter() - t0, **{f"val_{k}": v for k, v in val_metrics.items()}}
@@ -161,5 +177,5 @@ def train_run(spec: RunSpec, task_factory: Callable[..., Task], cell_factory: An
         return out  # no test score: the board scores a diverged run at the floor
     if best_state is not None:
         model.load_state_dict(best_state)
-    out.metrics["test"] = evaluate(model, task, test, cfg.batch_size)
+    out.metrics["test"] = evaluate_split(test)
     return out

@@ -161,18 +161,19 @@ def test_sweep_runs_in_one_command_and_leaderboard_has_a_row_per_value(arena, db
 
 
 def test_real_data_tasks_run_and_missing_data_is_one_line(arena, db_url, shared_data, monkeypatch):
-    arena("run", "-m", "gru", "-t", "cwru,ag-news", "--preset", "smoke", "--seeds", "0", "--set", "epochs=1",
-          "--db", db_url)
+    arena("run", "-m", "gru", "-t", "cwru,ag-news,char-lm", "--preset", "smoke", "--seeds", "0", "--set",
+          "epochs=1", "--db", db_url)
     runs = arena.json("export", "--db", db_url)
-    assert sorted((r["task"], r["status"]) for r in runs) == [("ag-news", "done"), ("cwru", "done")]
+    assert sorted((r["task"], r["status"]) for r in runs) == [("ag-news", "done"), ("char-lm", "done"),
+                                                              ("cwru", "done")]
     status = {r["dataset"]: r["status"] for r in arena.json("data", "status", "--format", "json")}
-    assert status == {"cwru": "verified", "ag_news": "verified"}
+    assert status == {"cwru": "verified", "ag_news": "verified", "tinyshakespeare": "verified"}
     monkeypatch.delenv("ARENA_DATA_DIR")
     res = arena("run", "-m", "gru", "-t", "cwru", "--preset", "smoke", "--seeds", "1", "--db", db_url, ok=False)
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert res.stderr.strip().splitlines() == [res.stderr.strip()]
     assert "dataset 'cwru' is missing normal_0hp_097.mat" in res.stderr and "ARENA_DATA_DIR" in res.stderr
-    assert len(arena.json("export", "--db", db_url)) == 2  # nothing stored for the failed plan
+    assert len(arena.json("export", "--db", db_url)) == 3  # nothing stored for the failed plan
 
 
 def test_grid_leaderboard_and_compare_on_postgresql(arena, postgres):

@@ -91,4 +91,5 @@ def test_shared_data_verifies(shared_data):
     rows = {r["dataset"]: r for r in status()}
     assert rows["cwru"]["status"] == "verified" and rows["cwru"]["verified"] == 37
     assert rows["ag_news"]["status"] == "verified" and rows["ag_news"]["missing_optional"] == "train.csv"
+    assert rows["tinyshakespeare"]["status"] == "verified" and rows["tinyshakespeare"]["verified"] == 1
     assert Path(rows["cwru"]["location"]) == shared_data / "cwru"

@@ -127,6 +127,10 @@ class _TaskChecks:
                     raise CheckFailed(f"data({split!r}, seed={self.seed}) differs between two calls in {k!r}; "
                                       "draw every random number from the generator passed to generate()")
         other = self.data("test", seed=self.seed + 1)
+        if self.task().stream:  # a stream's splits are fixed by position: the seed only draws weights
+            if not torch.equal(other["x"], self.data("test")["x"]):
+                raise CheckFailed("a stream task's data('test') changes with the seed; its splits must be fixed")
+            return "same data for every seed (a stream, split by position)"
         if torch.equal(other["x"], self.data("test")["x"]):
             raise CheckFailed("data('test') is the same for two different seeds")
         fresh = ""
@@ -143,7 +147,9 @@ class _TaskChecks:
         info = task.info
         batch = self.data("val")
         x, y, mask = batch["x"], batch["y"], batch.get("mask")
-        n = task.split_size("val")
+        if task.stream:
+            self._stream_shape(task, x, y)
+        n = 1 if task.stream else task.split_size("val")
         for k, v in batch.items():
             if not isinstance(v, torch.Tensor) or v.shape[0] != n:
                 raise CheckFailed(f"{k!r} must be a tensor with the {n} samples of split 'val' first, "
@@ -176,6 +182,17 @@ class _TaskChecks:
         return f"x {x.dtype} {tuple(x.shape[1:])}, y {y.dtype} {tuple(y.shape[1:])}" + (
             f", mask {tuple(mask.shape[1:])}" if mask is not None else "")
 
+    @staticmethod
+    def _stream_shape(task: Any, x: Any, y: Any) -> None:
+        if x.dim() != 2 or x.shape[0] != 1 or tuple(y.shape[:2]) != tuple(x.shape):
+            raise CheckFailed(f"a stream task's split is one sequence: x and y [1, N], got x {tuple(x.shape)}, "
+                              f"y {tuple(y.shape)}")
+        bptt = getattr(task, "bptt", None)
+        if not isinstance(bptt, int) or isinstance(bptt, bool) or bptt < 1:
+            raise CheckFailed(f"a stream task needs a positive int `bptt` (tokens per training window), got {bptt!r}")
+        if task.readout != "every":
+            raise CheckFailed(f"a stream task reads every step (readout 'every'), not {task.readout!r}")
+
     def _outputs(self, batch: Mapping[str, Any]) -> Any:
         import torch
 
@@ -184,7 +201,14 @@ class _TaskChecks:
         from arena.plugins.baselines import GRU
 
         torch.manual_seed(0)
-        model = build_model(self.data_task(), GRU, {}, TrainConfig(hidden=8)).to(self.device)
+        task = self.data_task()
+        model = build_model(task, GRU, {}, TrainConfig(hidden=8)).to(self.device)
+        if task.stream:  # the carried outputs, and the reset ones that a stream's evaluate() reads
+            from arena.stream import stream_outputs
+
+            with torch.no_grad():
+                batch["out_reset"] = stream_outputs(model, batch["x"], task.bptt, carry=False)
+            return model, model.stream(batch["x"])[0]
         return model, model(batch["x"], batch.get("lengths"))
 
     def metrics(self) -> str:
