@@ -90,7 +90,7 @@ def export_runs(store: Store) -> list[dict[str, Any]]:
             "val_metrics": m.get("val", {}), "cell_version": r["cell_version"], "task_version": r["task_version"],
             "n_params": r["n_params"], "body_params": r["body_params"], "width": r["width"],
             "cell_params": r["cell_params"], "state_size": r["state_size"],
-            "impl": r["impl"], "epochs": r["epochs"], "best_epoch": r["best_epoch"], "device": r["device"],
+            "weights_sha256": r["weights_sha256"], "impl": r["impl"], "epochs": r["epochs"], "best_epoch": r["best_epoch"], "device": r["device"],
             "started_at": r["started_at"], "finished_at": r["finished_at"], "duration_s": r["duration_s"],
             "environment": envs.get(r["env_id"]) if r["env_id"] else None, "error": r["error"],
         })

@@ -38,6 +38,8 @@ class Outcome:
     state_size: int = 0
     impl: str = ""
     error: str | None = None
+    #: sha256 of the kept weights' file (``weights_path`` given), else None.
+    weights_sha256: str | None = None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -66,11 +68,12 @@ def evaluate(model: SequenceModel, task: Task, data: Mapping[str, torch.Tensor],
 
 def train_run(spec: RunSpec, task_factory: Callable[..., Task], cell_factory: Any, device: torch.device,
               on_epoch: Callable[[int, int], None] | None = None,
-              cell_defaults: Mapping[str, Any] | None = None) -> Outcome:
+              cell_defaults: Mapping[str, Any] | None = None, weights_path: Any = None) -> Outcome:
     """Train one run to completion; raises only for bugs (the runner stores them as failed).
 
     ``cell_defaults`` (the cell's registered options) fill the options a run leaves out (those
-    added after runs were stored, at their default)."""
+    added after runs were stored, at their default). With ``weights_path`` the weights the test
+    metrics come from are saved there (arena/checkpoints.py)."""
     cfg: TrainConfig = spec.train_config()
     task = task_factory(**spec.params)
     metric_dirs = {m.name: m.higher_is_better for m in task.info.metrics}
@@ -178,4 +181,8 @@ def train_run(spec: RunSpec, task_factory: Callable[..., Task], cell_factory: An
     if best_state is not None:
         model.load_state_dict(best_state)
     out.metrics["test"] = evaluate_split(test)
+    if weights_path is not None:
+        from arena.checkpoints import save
+
+        out.weights_sha256 = save(model.state_dict(), weights_path)
     return out

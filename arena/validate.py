@@ -18,7 +18,8 @@ MAX_INT64 = 2**63 - 1
 RECORD_STATUSES = ("done", "diverged", "failed", "interrupted")
 #: What a worker reports besides metrics (arena.worker.run_one), and the type of each.
 RECORD_FIELDS: dict[str, type] = {"epochs": int, "best_epoch": int, "n_params": int, "body_params": int,
-                                  "width": int, "cell_params": int, "state_size": int, "impl": str}
+                                  "width": int, "cell_params": int, "state_size": int, "impl": str,
+                                  "weights_sha256": str}
 #: Environment columns of the store that are not free JSON, and their type.
 ENV_COLUMNS: dict[str, type] = {"arena": str, "python": str, "torch": str, "device": str, "cpu": str, "gpu": str,
                                 "threads": int, "git_sha": str, "plugins": dict}

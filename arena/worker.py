@@ -21,6 +21,7 @@ def run_one(spec_dict: dict[str, Any], device: str = "auto", threads: int | None
     """Train the run described by ``spec_dict`` here; failures come back as a "failed" record."""
     import torch
 
+    from arena.checkpoints import ENV, path_for
     from arena.envinfo import environment
     from arena.host import get_host
     from arena.plan import RunSpec
@@ -40,11 +41,15 @@ def run_one(spec_dict: dict[str, Any], device: str = "auto", threads: int | None
                       chance=chance_of(task_entry.load(), spec.params))
         dev = resolve_device(device)
         record.update(device=str(dev), environment=environment(str(dev), host.versions()))
-        out = train_run(spec, task_entry.load(), cell_entry.load(), dev, cell_defaults=cell_entry.info.options)
+        keep = os.environ.get(ENV)
+        out = train_run(spec, task_entry.load(), cell_entry.load(), dev, cell_defaults=cell_entry.info.options,
+                        weights_path=path_for(keep, spec.key) if keep else None)
         record.update(status=out.status, metrics=out.metrics, curves=out.curves, error=out.error,
                       fields={"epochs": out.epochs, "best_epoch": out.best_epoch, "n_params": out.n_params,
                               "body_params": out.body_params, "width": out.width,
                               "cell_params": out.cell_params, "state_size": out.state_size, "impl": out.impl})
+        if out.weights_sha256:
+            record["fields"]["weights_sha256"] = out.weights_sha256
     except Exception:  # noqa: BLE001 - a failing run is a result, the grid goes on
         record.update(status="failed", error=traceback.format_exc(), metrics={}, curves=[], fields={})
         record.setdefault("main_metric", "")

@@ -13,7 +13,9 @@ def test_every_builtin_cell_on_every_task_with_five_seeds(arena):
     with n >= 5, and no run is left pending."""
     host = get_host()
     builtin = {e.name for e in host.cells if host.plugins[e.plugin].dist == "rnn-arena"}
-    tasks = {e.name: e.info.default_preset for e in host.tasks if host.plugins[e.plugin].dist == "rnn-arena"}
+    # char-lm (issue 19) came after the bare board: it is on the matched track only.
+    tasks = {e.name: e.info.default_preset for e in host.tasks
+             if host.plugins[e.plugin].dist == "rnn-arena" and e.name != "char-lm"}
     assert len(builtin) == 10 and len(tasks) == 10
     from arena.plan import without_added
 

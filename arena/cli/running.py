@@ -29,6 +29,9 @@ from arena.errors import ArenaError
 @click.option("--block", default=None, type=click.Choice(["none", "residual", "residual-mlp"]),
               help="Wrap each layer: residual or residual-mlp (pre-norm; see docs/tracks.md).")
 @click.option("--force", is_flag=True, help="Train again even if the run is stored.")
+@click.option("--keep-weights", is_flag=True,
+              help="Keep each trained run's best weights beside the store (LEADERBOARD.weights/KEY.pt, sha256 "
+                   "stored with the run), for `arena generate`.")
 @click.option("--retry-failed", is_flag=True, help="Train again the runs stored as failed.")
 @click.option("--dry-run", is_flag=True, help="Show the plan and what would be trained; train nothing.")
 @click.option("--executor", default="local", show_default=True,
@@ -45,7 +48,7 @@ from arena.errors import ArenaError
 @db_option
 def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str | None, device: str,
         sets: tuple[str, ...], budget: str | None, layers: int | None, block: str | None, force: bool,
-        retry_failed: bool, dry_run: bool, executor: str, workers: int, threads: int | None,
+        keep_weights: bool, retry_failed: bool, dry_run: bool, executor: str, workers: int, threads: int | None,
         slurm_opts: tuple[str, ...], executor_opts: tuple[str, ...], db: str | None) -> None:
     """Train cells on tasks for several seeds; skip runs already stored.
 
@@ -75,6 +78,15 @@ def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str
         if not torch.cuda.is_available():
             raise ArenaError("--device cuda was asked for, but torch sees no CUDA device")
     store = _open(db, write=True)
+    if keep_weights:
+        import os
+
+        from arena.checkpoints import ENV, folder_for
+
+        before = os.environ.get(ENV)
+        os.environ[ENV] = str(folder_for(store.url).resolve())  # read by every worker (run_one)
+        click.get_current_context().call_on_close(
+            lambda: os.environ.pop(ENV, None) if before is None else os.environ.update({ENV: before}))
     report = select_runs(store, specs, force=force, retry_failed=retry_failed)
     todo = report.todo
     try:  # Ctrl-C from here on (data, plan line, training, results table) keeps every finished run
@@ -261,3 +273,37 @@ def _print_results(store: Any, specs: list[Any]) -> None:
     if rows:
         click.echo(render(rows, BOARD_COLUMNS))
         click.echo(LEGEND)
+
+
+# -- generate -----------------------------------------------------------------------------
+@cli.command()
+@click.argument("run_key")
+@click.option("--prompt", required=True, help="Text to start from (characters of the task's vocabulary).")
+@click.option("--length", default=200, show_default=True, type=click.IntRange(1), help="Tokens to generate.")
+@click.option("--temperature", default=1.0, show_default=True, type=click.FloatRange(0, min_open=True))
+@click.option("--top-k", default=None, type=click.IntRange(1), help="Sample among the k most likely tokens only.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Sampling seed: the same seed, the same text.")
+@db_option
+def generate(run_key: str, prompt: str, length: int, temperature: float, top_k: int | None, seed: int,
+             db: str | None) -> None:
+    """Sample text from a stored run's kept weights (`arena run --keep-weights`) through the
+    cell's step(), one token at a time, and report tokens per second."""
+    from arena.checkpoints import folder_for
+    from arena.generation import generate as sample_text, model_of_run
+
+    store = _open(db)
+    keys = store.find_keys(run_key)
+    if len(keys) != 1:
+        raise ArenaError(f"no run with key {run_key!r} in {store.url}" if not keys
+                         else f"run key prefix {run_key!r} is ambiguous: {', '.join(keys)}")
+    run_ = store.runs(keys=keys)[0]
+    if run_["status"] != "done":
+        raise ArenaError(f"run {keys[0]} is {run_['status']}, not done: nothing to generate from")
+    model, task = model_of_run(_host(), run_, folder_for(store.url))
+    try:
+        out = sample_text(model, task, prompt, length, temperature=temperature, top_k=top_k, seed=seed)
+    except ValueError as exc:
+        raise ArenaError(str(exc)) from None
+    click.echo(prompt + out.text)
+    click.echo(f"{out.tokens} tokens in {out.seconds:.3f} s: {out.tokens_per_s:,.0f} tokens/s "
+               f"({run_['cell']}, step() one token at a time)", err=True)

@@ -151,3 +151,10 @@ def m006_sizes(conn: Connection) -> None:
     for col in ("body_params", "width"):
         if col not in have:
             conn.execute(text(f"ALTER TABLE runs ADD COLUMN {col} INTEGER"))
+
+
+@migration
+def m007_weights(conn: Connection) -> None:
+    """The sha256 of the run's kept weights (`arena run --keep-weights`; arena/checkpoints.py)."""
+    if "weights_sha256" not in {c["name"] for c in inspect(conn).get_columns("runs")}:
+        conn.execute(text("ALTER TABLE runs ADD COLUMN weights_sha256 VARCHAR(64)"))

@@ -71,6 +71,7 @@ runs = Table(
     Column("n_params", Integer),
     Column("body_params", Integer),  # n_params without the token embedding table (m006)
     Column("width", Integer),  # the model width: hidden, or solved for a budget (m006)
+    Column("weights_sha256", String(64)),  # the kept weights' file, when asked (m007, arena/checkpoints.py)
     Column("cell_params", Integer),
     Column("state_size", Integer),
     Column("impl", String(100)),
