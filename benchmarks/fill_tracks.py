@@ -20,8 +20,8 @@ import sys
 CELLS = ("gru", "lstm", "rnn", "aru", "mogru", "momgru", "hsru", "hsru-bptt", "mingru")
 SLOW_CELLS = ("maru",)
 MATCHED_TASKS = ("copy", "counting", "adding", "sparse-events", "selective-copy", "interference", "trend",
-                 "parity", "cwru", "ag-news")
-STACKED_TASKS = ("copy", "selective-copy", "counting", "interference", "cwru", "ag-news")
+                 "parity", "cwru", "ag-news", "char-lm")
+STACKED_TASKS = ("copy", "selective-copy", "counting", "interference", "cwru", "ag-news", "char-lm")
 STACK = ("--layers", "2", "--block", "residual-mlp")
 
 
@@ -39,12 +39,15 @@ def budget(task: str) -> int:
     return count(instance, host.cells.get("gru").load(), {}, train, train.hidden)[0]
 
 
-def commands(track: str, db: str, seeds: str) -> list[list[str]]:
-    tasks = MATCHED_TASKS if track == "matched" else STACKED_TASKS
+def commands(track: str, db: str, seeds: str, only_tasks: tuple[str, ...] = (),
+             only_cells: tuple[str, ...] = ()) -> list[list[str]]:
+    """The track's `arena run` commands, optionally for some of its tasks and cells only."""
+    tasks = [t for t in (MATCHED_TASKS if track == "matched" else STACKED_TASKS) if not only_tasks or t in only_tasks]
     extra = () if track == "matched" else STACK
     out = []
-    for cells in (CELLS, SLOW_CELLS):
-        for task in tasks:
+    for group in (CELLS, SLOW_CELLS):
+        cells = [c for c in group if not only_cells or c in only_cells]
+        for task in tasks if cells else ():
             out.append(["arena", "run", "-m", ",".join(cells), "-t", task, "--seeds", seeds, "--budget",
                         str(budget(task)), *extra, "--workers", "2", "--threads", "1", "--db", db])
     return out
@@ -56,13 +59,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", default="sqlite:///leaderboard.db")
     ap.add_argument("--seeds", default="0-4")
     ap.add_argument("--print", action="store_true", help="print the budgets and commands; run nothing")
+    ap.add_argument("--tasks", default="", help="only these tasks of the track (comma separated)")
+    ap.add_argument("--cells", default="", help="only these cells (comma separated)")
     args = ap.parse_args(argv)
+    only_tasks = tuple(t for t in args.tasks.split(",") if t)
+    only_cells = tuple(c for c in args.cells.split(",") if c)
     tracks = args.track or ["matched", "stacked"]
     if args.print:
         for task in MATCHED_TASKS:
             print(f"# {task}: budget {budget(task):,} parameters (embedding left out)")
     for track in tracks:
-        status = run_all(commands(track, args.db, args.seeds), print_only=args.print)
+        status = run_all(commands(track, args.db, args.seeds, only_tasks, only_cells), print_only=args.print)
         if status:
             return status
     return 0
