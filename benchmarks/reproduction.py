@@ -493,8 +493,12 @@ def evaluate(db: str) -> dict[str, Any]:
         entry["verdict"] = claim_verdict({"settings": bare})
         entry["matched"] = matched_change(bare, matched)
         report.append(entry)
+    sys.path.insert(0, str(Path(__file__).parent))
+    import carried_state
+
     return {"n_tests": n_tests, "n_equivalence_tests": n_equiv, "alpha": ALPHA, "margin": MARGIN,
-            "min_learned": MIN_LEARNED, "n_boot": N_BOOT, "claims": report}
+            "min_learned": MIN_LEARNED, "n_boot": N_BOOT, "claims": report,
+            "language_models": carried_state.evaluate(store)}
 
 
 def fmt(v: Any, digits: int = 3) -> str:
@@ -545,6 +549,12 @@ def render(result: dict[str, Any], intro: str) -> str:
     for entry in result["claims"]:
         c = by_id[entry["id"]]
         out.append(f"| [{c.title}](#{c.id}) | {c.source} | {entry['verdict']} | {entry.get('matched', 'not run yet')} |")
+    lm = result.get("language_models")
+    if lm is not None:
+        out.append(f"| [GRUfinity: a carried state lowers the test bits per character](#grufinity-carried-state) | "
+                   f"GRUfinity README | {lm['verdict']} | (tested at matched capacity) |")
+        out.append("| [MARU: O(1) generation](#maru-generation) | MARU README | "
+                   f"{'measured' if lm['speed'] else 'not measured yet'} | — |")
     out.append("")
     margin, n_boot = fmt(result["margin"]), f"{result['n_boot']:,}"
     for entry in result["claims"]:
@@ -581,6 +591,10 @@ def render(result: dict[str, Any], intro: str) -> str:
                 out.append(f"| `{ch['assertion']}` | {ch['n']} | {diff_text(ch)} | {fmt(ch['p_ttest'])} | "
                            f"{fmt(ch['p_holm'])} | {tost} | {fmt(ch['effect_size'], 2)} | {pi} | {ch['holds']} |")
             out.append("")
+    if lm is not None:
+        import carried_state
+
+        out += carried_state.render(lm)
     out += [(f"*{result['n_tests']} assertions in all, {result['n_equivalence_tests']} of them `~`. "
             "Scores: chance = 0, solved = 1 on the metric's scale (log10 for errors); failed and diverged "
             "runs, and finished runs below it, score the floor −1, so a failure never counts as a "
