@@ -202,7 +202,7 @@ CLAIMS: tuple[Claim, ...] = (
         "accuracy at K=5: N=10 MoGRU 1.000 · GRU 0.765 · LSTM 0.065; N=50 0.938 · 0.816 · 0.068; "
         "N=100 0.553 · 0.729 · 0.067; N=200 0.063 · 0.293 · 0.067",
         ("mogru > gru", "gru > lstm"),
-        (Where("interference", "mogru"),
+        (*(Where("interference", "mogru", (("n_distractors", n),)) for n in (10, 20, 50, 100, 200)),
          Where("interference", "standard", (("n_distractors", 5),)),
          Where("interference", "standard", (("n_distractors", 10),)),
          Where("interference", "standard", (("n_distractors", 20),)),
@@ -219,7 +219,7 @@ CLAIMS: tuple[Claim, ...] = (
         "best val accuracy (GRU / LSTM / MoGRU): σ=0 .474/.411/.355 · 0.5 .493/.465/.313 · 1.0 .495/.486/.299 "
         "· 2.0 .468/.449/.298",
         ("gru > mogru", "gru > lstm"),
-        (Where("cwru", "mogru"),
+        (*(Where("cwru", "mogru", (("noise", sigma),)) for sigma in (0.0, 0.5, 1.0, 2.0)),
          Where("cwru", "mogru-reference"),
          Where("cwru", "standard", (("noise", 0.0),)),
          Where("cwru", "standard", (("noise", 0.5),)),
