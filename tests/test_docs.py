@@ -16,6 +16,9 @@ def readme_commands() -> list[str]:
 def test_readme_has_the_two_setup_commands():
     run_cmd, test_cmd = readme_commands()
     assert "pip install torch==2.13.0" in run_cmd and "arena run --model gru --task copy" in run_cmd
+    # The main job trains for real: into the user's own store, never the shipped board (which
+    # already holds these runs, so the command would only print "5 already stored").
+    assert "--db sqlite:///my-runs.db" in run_cmd and "leaderboard.db" not in run_cmd
     assert 'pip install -e ".[test]"' in test_cmd and "python -m pytest" in test_cmd
 
 
