@@ -74,9 +74,12 @@ def natural_key(text: str) -> list[Any]:
 
 def export_runs(store: Store) -> list[dict[str, Any]]:
     """Every run as one object: identity, status, final metrics, environment and timing."""
+    from arena.store.board import board_keys
+
     runs = store.runs()
     metrics = store.metrics()
     envs = store.environments()
+    shipped = board_keys(store)
     out = []
     for r in runs:
         m = metrics.get(r["key"], {})
@@ -93,6 +96,7 @@ def export_runs(store: Store) -> list[dict[str, Any]]:
             "weights_sha256": r["weights_sha256"], "impl": r["impl"], "epochs": r["epochs"], "best_epoch": r["best_epoch"], "device": r["device"],
             "started_at": r["started_at"], "finished_at": r["finished_at"], "duration_s": r["duration_s"],
             "environment": envs.get(r["env_id"]) if r["env_id"] else None, "error": r["error"],
+            "shipped": r["key"] in shipped,  # shown from the shipped board, beside the user's own runs
         })
     return out
 

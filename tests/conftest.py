@@ -29,6 +29,10 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ARENA_STRICT_PLUGINS", raising=False)
     monkeypatch.delenv("ARENA_DATA_DIR", raising=False)
     monkeypatch.setenv("ARENA_CACHE_DIR", str(tmp_path / "cache"))
+    # The user's own store lives in the test's directory; the shipped board is off unless a test
+    # turns it on (tests/test_board.py).
+    monkeypatch.setenv("ARENA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ARENA_BOARD", "none")
     from arena.host import reset_host
 
     reset_host()

@@ -14,7 +14,7 @@ def test_grid_stores_runs_and_a_second_call_trains_nothing(arena, tmp_path):
     res = arena("run", "--model", "gru,lstm", "--task", "copy", "--seeds", "0-1", *SMOKE)
     assert "4 to train" in res.stderr
     assert "token_acc ↑" in res.stdout and "gru" in res.stdout and "lstm" in res.stdout
-    con = sqlite3.connect(tmp_path / "leaderboard.db")  # the default store in the current directory
+    con = sqlite3.connect(tmp_path / "home" / "leaderboard.db")  # the default store: the user's own (ARENA_HOME)
     assert con.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall() == [("done", 4)]
     res = arena("run", "--model", "gru,lstm", "--task", "copy", "--seeds", "0-1", *SMOKE)
     assert "4 already stored" in res.stderr and "0 to train" in res.stderr
@@ -100,7 +100,7 @@ def test_bad_databases_are_refused_without_damage(arena, tmp_path):
 def test_arena_db_environment_variable(arena, tmp_path, monkeypatch):
     monkeypatch.setenv("ARENA_DB", f"sqlite:///{tmp_path / 'env.db'}")
     arena("run", "-m", "gru", "-t", "adding", "--seeds", "0", *SMOKE)
-    assert (tmp_path / "env.db").exists() and not (tmp_path / "leaderboard.db").exists()
+    assert (tmp_path / "env.db").exists() and not (tmp_path / "home" / "leaderboard.db").exists()
 
 
 def test_failed_run_is_stored_with_traceback_and_retried_on_request(arena, db_url):

@@ -39,7 +39,7 @@ def wait_for_done(db: Path, n: int, proc: subprocess.Popen, timeout: float = 120
 
 @pytest.mark.slow
 def test_kill_9_mid_grid_loses_nothing_and_resumes(tmp_path):
-    db = tmp_path / "leaderboard.db"
+    db = tmp_path / "home" / "leaderboard.db"
     proc = start_grid(tmp_path)
     wait_for_done(db, 2, proc)
     time.sleep(0.3)  # let it get into the next run
@@ -63,7 +63,7 @@ def test_kill_9_mid_grid_loses_nothing_and_resumes(tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_marks_the_interrupted_run(tmp_path):
-    db = tmp_path / "leaderboard.db"
+    db = tmp_path / "home" / "leaderboard.db"
     proc = start_grid(tmp_path)
     wait_for_done(db, 1, proc)
     time.sleep(0.3)
@@ -108,4 +108,4 @@ def test_ctrl_c_while_the_results_table_prints_exits_130(tmp_path, arena):
     assert proc.returncode == 130, (out, err)
     assert err.strip().splitlines() == [
         "Interrupted: finished runs are stored; run the same command again to complete the grid."]
-    assert done_count(tmp_path / "leaderboard.db") == 2000
+    assert done_count(tmp_path / "home" / "leaderboard.db") == 2000

@@ -16,10 +16,27 @@ def readme_commands() -> list[str]:
 def test_readme_has_the_two_setup_commands():
     run_cmd, test_cmd = readme_commands()
     assert "pip install torch==2.13.0" in run_cmd and "arena run --model gru --task copy" in run_cmd
-    # The main job trains for real: into the user's own store, never the shipped board (which
-    # already holds these runs, so the command would only print "5 already stored").
-    assert "--db sqlite:///my-runs.db" in run_cmd and "leaderboard.db" not in run_cmd
+    assert "--db" not in run_cmd  # the default store: the user's own, never the shipped board
     assert 'pip install -e ".[test]"' in test_cmd and "python -m pytest" in test_cmd
+
+
+def test_the_readme_main_job_trains_into_the_users_store_not_the_shipped_board(tmp_path, monkeypatch):
+    """Run from the checkout, the README's `arena run` plans its five runs into the user's store
+    (they are not there yet, so it trains them) and leaves the repository's leaderboard.db alone."""
+    import hashlib
+    import subprocess
+
+    from tests.conftest import arena_exe
+
+    run_cmd, _ = readme_commands()
+    args = run_cmd.split(" && ")[-1].split()[1:]
+    before = hashlib.sha256((REPO / "leaderboard.db").read_bytes()).hexdigest()
+    monkeypatch.delenv("ARENA_BOARD")
+    res = subprocess.run([arena_exe(), *args, "--dry-run"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "5 runs planned: 0 already stored, 0 running elsewhere, 5 to train" in res.stderr
+    assert str(tmp_path / "home" / "leaderboard.db") in res.stderr
+    assert hashlib.sha256((REPO / "leaderboard.db").read_bytes()).hexdigest() == before
 
 
 def test_ci_runs_the_readme_test_command():

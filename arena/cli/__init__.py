@@ -70,7 +70,8 @@ def _check_db(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 db_option = click.option("--db", "db", metavar="URL", default=None, callback=_check_db,
-                         help="SQLAlchemy URL of the store [env ARENA_DB; default sqlite:///leaderboard.db].")
+                         help="SQLAlchemy URL of the store, read alone [env ARENA_DB; default: your own store, "
+                              "~/.local/share/arena/leaderboard.db, read with the shipped board].")
 
 
 @click.group(cls=ArenaGroup, context_settings={"help_option_names": ["-h", "--help"]})

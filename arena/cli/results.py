@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -66,6 +67,22 @@ def leaderboard(task: str | None, aggregate: bool, fmt: str, track: str | None, 
     click.echo(render(rows, cols, fmt))
     if fmt in ("table", "markdown"):
         click.echo("\n" + LEGEND)
+        note = board_note(store)
+        if note:
+            click.echo(note)
+
+
+def board_note(store: Any) -> str:
+    """One line saying which runs shown come from the shipped board (empty when none do)."""
+    from arena.store.board import board_keys
+
+    shipped = len(board_keys(store))
+    if not shipped:
+        return ""
+    if store.board_only:
+        return f"All runs shown are the shipped board's ({store.board}, read-only); yours will go to {store.url}."
+    return (f"Shown with the shipped board ({store.board}, read-only, {shipped} runs not in your store) beside "
+            f"your runs ({store.url}); `arena export` marks each run (shipped: true/false).")
 
 
 @cli.command()

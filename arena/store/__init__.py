@@ -1,7 +1,7 @@
 """The results store: one SQL database reached through any SQLAlchemy URL.
 
-Default ``sqlite:///leaderboard.db`` in the current directory (``--db URL`` or ``ARENA_DB``
-choose another). SQLite runs in WAL mode with a busy timeout, so readers never block the
+Default: the user's own store, read together with the shipped board (arena.store.board);
+``--db URL`` or ``ARENA_DB`` choose another, read alone. SQLite runs in WAL mode with a busy timeout, so readers never block the
 writer and a killed process leaves a consistent file. Every run is written in its own
 transaction the moment it ends: nothing finished is ever lost.
 """
@@ -19,19 +19,19 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from arena.errors import StoreError
 from arena.keys import blake2, canonical_json
 from arena.store import schema
-from arena.store.opening import connect, explain
+from arena.store.opening import connect, explain, sqlite_path
 from arena.store.providers import labelled
 from arena.store.schema import FINISHED as FINISHED_STATUSES
-
-DEFAULT_URL = "sqlite:///leaderboard.db"
-
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def default_url() -> str:
-    return os.environ.get("ARENA_DB") or DEFAULT_URL
+    """``$ARENA_DB``, else the user's own store (arena.store.board.user_url)."""
+    from arena.store.board import user_url
+
+    return os.environ.get("ARENA_DB") or user_url()
 
 
 def owner_id() -> str:
@@ -58,6 +58,9 @@ class Store:
     def __init__(self, url: str, engine: Engine) -> None:
         self.url = url
         self.engine = engine
+        #: The shipped board read with this store (arena.store.board), and whether it is read alone.
+        self.board: Any = None
+        self.board_only = False
 
     # -- environments ---------------------------------------------------------------------
     def save_environment(self, env: Mapping[str, Any]) -> str:
@@ -279,10 +282,35 @@ def _finite(v: Any) -> float | None:
 
 
 def open_store(url: str | None = None, *, write: bool = True) -> Store:
-    """Open (and migrate, when writing) the store at ``url`` (default: ``default_url()``).
+    """Open (and migrate, when writing) the store at ``url`` (default: the user's own store,
+    read together with the shipped board; arena.store.board).
 
     Raises StoreError with one clear sentence for a bad URL, a missing driver, an unreachable
     server, a missing or unwritable directory, a corrupt file or a store of a newer arena.
     Read-only opens never create or change anything (arena.store.opening).
     """
-    return Store(*connect(url or default_url(), write=write))
+    from arena.store import board as shipped
+
+    explicit = url or os.environ.get("ARENA_DB")
+    if explicit:
+        return Store(*connect(explicit, write=write))
+    target = shipped.user_url()
+    path = sqlite_path(target)
+    if write:
+        assert path is not None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return Store(*connect(target, write=True))
+    board = shipped.board_path()
+    if board is None:
+        return Store(*connect(target, write=False))
+    if path is None or not path.exists():  # nothing of the user's yet: the board alone
+        store = Store(*connect(f"sqlite:///{board}", write=False))
+        store.board, store.board_only = board, True
+        return store
+    shown, engine = connect(target, write=False)
+    shipped.attach(engine, board)
+    engine.dispose()  # connections made while checking the store were opened without the board
+    shipped.check_board(engine, board)
+    store = Store(shown, engine)
+    store.board = board
+    return store
