@@ -70,3 +70,35 @@ def test_the_package_ships_the_repositorys_board(monkeypatch):
     monkeypatch.delenv("ARENA_BOARD")
     repo = Path(__file__).resolve().parent.parent
     assert board_path() == (repo / "leaderboard.db").resolve()
+
+
+def test_board_plans_the_boards_own_settings_for_new_cells(arena, board, tmp_path):
+    """`arena run --board`: the board's task parameters, training settings and seeds, the new
+    cell's own options; its runs pair with the board's seed by seed."""
+    res = arena("run", "-m", "rnn", "--board", "--dry-run")
+    assert "2 runs planned" in res.stderr and "bare track: 2 runs of rnn" in res.stderr
+    arena("run", "-m", "rnn", "--board")
+    board_runs = arena.json("export", "--db", f"sqlite:///{board}")
+    mine = [r for r in arena.json("export") if not r["shipped"]]
+    assert sorted(r["seed"] for r in mine) == [0, 1] and {r["cell"] for r in mine} == {"rnn"}
+    gru = {r["seed"]: r for r in board_runs if r["cell"] == "gru"}
+    from arena.plan import RunSpec
+
+    for r in mine:
+        assert r["params"] == gru[r["seed"]]["params"] and r["train"] == gru[r["seed"]]["train"]
+    spec = lambda r: RunSpec(cell=r["cell_name"], cell_version=r["cell_version"], cell_options=r["cell_options"],  # noqa: E731
+                             task=r["task_name"], task_version=r["task_version"], preset=r["preset"],
+                             params=r["params"], train=r["train"], seed=r["seed"])
+    assert {spec(r).data_seed for r in mine} == {spec(r).data_seed for r in gru.values()}
+    pairs = arena.json("compare", "rnn", "gru", "--format", "json")
+    assert pairs and all(p["n"] == 2 for p in pairs)
+
+
+def test_board_refuses_what_would_change_its_settings(arena, board, monkeypatch):
+    for args, msg in ((("--set", "lr=0.1"), "only --set cell."), (("--preset", "smoke"), "leave out --preset"),
+                      (("--track", "matched"), "no track 'matched'"), (("-t", "copy"), "has no setting of copy")):
+        res = arena("run", "-m", "rnn", "--board", *args, ok=False)
+        assert res.exit_code == 2 and msg in res.stderr, res.stderr
+    monkeypatch.setenv("ARENA_BOARD", "none")
+    res = arena("run", "-m", "rnn", "--board", ok=False)
+    assert res.exit_code == 2 and "no shipped board" in res.stderr

@@ -128,7 +128,7 @@ def test_leaderboard_task_must_be_installed_or_stored(arena, db_url, tmp_path):
     (tmp_path / "out" / "x.result.json").write_text(json.dumps(
         {"spec": gone.to_dict(), "key": gone.key, "status": "done", "main_metric": "acc",
          "directions": {"acc": True}, "metrics": {"test": {"acc": 0.5}}}))
-    assert "1 stored" in arena("ingest", str(tmp_path / "out"), "--db", db_url).stdout
+    assert "1 stored" in arena("ingest", "--unverified", str(tmp_path / "out"), "--db", db_url).stdout
     (row,) = arena.json("leaderboard", "--task", "vanished", "--format", "json", "--db", db_url)
     assert row["task"] == "vanished" and row["n"] == 1
     res = arena("leaderboard", "--task", "vanishd", "--db", db_url, ok=False)

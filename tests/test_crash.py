@@ -98,7 +98,7 @@ def test_ctrl_c_while_the_results_table_prints_exits_130(tmp_path, arena):
         rec = {"spec": s.to_dict(), "key": s.key, "status": "done", "main_metric": "mse", "chance": {"mse": 1 / 6},
                "directions": {"mse": False}, "metrics": {"test": {"mse": (i * 7919 % 1000) / 1000}}}
         (outbox / f"{i}.result.json").write_text(json.dumps(rec))
-    assert "2000 stored" in arena("ingest", str(outbox)).stdout
+    assert "2000 stored" in arena("ingest", "--unverified", str(outbox)).stdout
     proc = subprocess.Popen([arena_exe(), *grid], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     line = proc.stderr.readline()

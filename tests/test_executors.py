@@ -98,9 +98,9 @@ def test_ingest_is_idempotent_and_merges_outboxes(arena, tmp_path, db_url):
         write_result(run_one(s.to_dict(), "cpu", 1), outbox)
     (outbox / ".tmp-half-written.json").write_text("{")  # never read: not a result file
     (outbox / "junk.result.json").write_text('{"spec": {"cell": "x"}}')
-    res = arena("ingest", str(outbox), "--db", db_url)
+    res = arena("ingest", "--unverified", str(outbox), "--db", db_url)
     assert "3 result files: 2 stored, 0 already stored, 1 invalid" in res.stdout
-    res = arena("ingest", str(outbox), "--db", db_url)
+    res = arena("ingest", "--unverified", str(outbox), "--db", db_url)
     assert "0 stored, 2 already stored" in res.stdout
     runs = arena.json("export", "--db", db_url)
     assert sorted(r["seed"] for r in runs) == [0, 1] and all(r["status"] == "done" for r in runs)
@@ -153,7 +153,7 @@ def test_ingest_stores_the_valid_files_and_counts_every_malformed_one(arena, tmp
     (outbox / "good.result.json").write_text(json.dumps(good))
     (outbox / "list.result.json").write_text(json.dumps({**good, "spec": b.to_dict(), "key": b.key, "metrics": [1]}))
     (outbox / "text.result.json").write_text("not json")
-    res = arena("ingest", str(outbox), "--delete", "--db", db_url)
+    res = arena("ingest", "--unverified", str(outbox), "--delete", "--db", db_url)
     assert "3 result files: 1 stored, 0 already stored, 2 invalid" in res.stdout
     assert "Traceback" not in res.output
     runs = arena.json("export", "--db", db_url)

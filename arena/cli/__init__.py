@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # The command modules add their commands to ``cli`` when imported (after it exists).
-from arena.cli import catalog, data, results, running  # noqa: E402,F401
+from arena.cli import catalog, data, results, running, sharing  # noqa: E402,F401
 from arena.cli.catalog import reproduce_command  # noqa: E402,F401 - used by the app
 from arena.cli.results import BOARD_COLUMNS  # noqa: E402,F401 - used by the app
 

@@ -127,10 +127,12 @@ def compare(a: str, b: str, task: str | None, fmt: str, track: str | None, db: s
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["json", "csv", "markdown"]), default="json", show_default=True,
-              help="json and csv: one record per run; markdown: the leaderboard as one setting x cell table.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write to this file instead of stdout.")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "markdown", "results"]), default="json",
+              show_default=True, help="json and csv: one record per run; markdown: the leaderboard as one setting x "
+                                      "cell table; results: your runs as result files in the folder -o, for `arena "
+                                      "verify` and `arena ingest` (a submission).")
+@click.option("--output", "-o", type=click.Path(writable=True), default=None,
+              help="Write to this file (a folder with --format results) instead of stdout.")
 @click.option("--track", default=None, help="markdown: the track to tabulate (default: the first stored, matched "
                                           "before bare).")
 @db_option
@@ -144,6 +146,14 @@ def export(fmt: str, output: str | None, track: str | None, db: str | None) -> N
     from arena.results import export_runs, flatten
     from arena.tables import render
 
+    if fmt == "results":
+        from arena.submission import export_results
+
+        if not output:
+            raise ArenaError("--format results writes one file per run: name the folder with -o FOLDER")
+        written = export_results(_open(db), output)
+        click.echo(f"{len(written)} result files in {output} (your finished runs; the shipped board's are left out)")
+        return
     if fmt == "markdown":
         from arena.leaderboard import MATRIX_LEGEND, board_matrix, task_board
 

@@ -1,4 +1,4 @@
-"""Commands that train or time: `arena run`, `arena bench`, `arena ingest`."""
+"""Commands that train or time: `arena run`, `arena bench`, `arena generate`."""
 
 from __future__ import annotations
 
@@ -15,8 +15,14 @@ from arena.errors import ArenaError
 # -- run ----------------------------------------------------------------------------------
 @cli.command()
 @click.option("--model", "-m", "models", required=True, multiple=True, help="Cell name(s), comma separated.")
-@click.option("--task", "-t", "tasks", required=True, multiple=True, help="Task name(s), comma separated.")
-@click.option("--seeds", default="0-4", show_default=True, help="Seeds: a range 0-4, a list 0,3,7, or one seed.")
+@click.option("--task", "-t", "tasks", multiple=True, help="Task name(s), comma separated (with --board: only these).")
+@click.option("--seeds", default=None, help="Seeds: a range 0-4, a list 0,3,7, or one seed [default: 0-4; with "
+                                            "--board, the board's own].")
+@click.option("--board", is_flag=True, help="Train the given cells on exactly the shipped board's settings "
+                                           "(tasks, presets, parameters, training settings, budgets, seeds), so "
+                                           "they pair with its runs (docs/writing-plugins.md).")
+@click.option("--track", default=None, help="With --board: the board's track to plan (default: its first, "
+                                            "matched when present). Implies --board.")
 @click.option("--preset", "-p", default=None, help="Task preset (default: each task's default, usually 'standard').")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]) ,
               help="Where to train; auto picks CUDA when available.")
@@ -46,7 +52,8 @@ from arena.errors import ArenaError
 @click.option("--executor-opt", "executor_opts", multiple=True, metavar="KEY=VALUE",
               help="Any other executor option (e.g. address=ray://head:10001, num_cpus=2).")
 @db_option
-def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str | None, device: str,
+def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str | None, board: bool, track: str | None,
+        preset: str | None, device: str,
         sets: tuple[str, ...], budget: str | None, layers: int | None, block: str | None, force: bool,
         keep_weights: bool, retry_failed: bool, dry_run: bool, executor: str, workers: int, threads: int | None,
         slurm_opts: tuple[str, ...], executor_opts: tuple[str, ...], db: str | None) -> None:
@@ -60,8 +67,21 @@ def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str, preset: str
 
     host = _host()
     sets += tuple(f"{k}={v}" for k, v in (("budget", budget), ("layers", layers), ("block", block)) if v is not None)
-    specs = plan_runs(host.cells, host.tasks, split_names(models), split_names(tasks), parse_seeds(seeds),
-                      preset, parse_overrides(sets))
+    if board or track:
+        from arena.board_plan import plan_board
+
+        if preset:
+            raise ArenaError("--board plans the board's own presets: leave out --preset")
+        plan = plan_board(host, split_names(models), track=track, tasks=split_names(tasks) if tasks else None,
+                          seeds=parse_seeds(seeds) if seeds else None, overrides=parse_overrides(sets))
+        specs = plan.specs
+        click.echo(f"the shipped board's {plan.track} track: {len(specs)} runs of {', '.join(split_names(models))}"
+                   + (f"; left out: {'; '.join(plan.skipped)}" if plan.skipped else ""), err=True)
+    elif not tasks:
+        raise ArenaError("name the task(s) with --task, or plan the shipped board's settings with --board")
+    else:
+        specs = plan_runs(host.cells, host.tasks, split_names(models), split_names(tasks), parse_seeds(seeds or "0-4"),
+                          preset, parse_overrides(sets))
     ex_options = _key_values(slurm_opts + executor_opts)
     if workers > 1:
         if executor != "local":
@@ -235,34 +255,6 @@ def _ints(text: str, what: str) -> list[int]:
     if not values or min(values) < 1:
         raise ArenaError(f"bad {what} {text!r}: use positive integers separated by commas")
     return values
-
-
-@cli.command()
-@click.argument("folder", type=click.Path(exists=True, file_okay=False))
-@click.option("--delete", is_flag=True, help="Delete each result file once it is stored or found already stored.")
-@db_option
-def ingest(folder: str, delete: bool, db: str | None) -> None:
-    """Store the result files of a folder (an executor's outbox, a colleague's runs), by run key.
-
-    Idempotent: a run already stored as done or diverged is left as it is.
-    """
-    from arena.runner import ingest as ingest_records
-    from arena.validate import record_problem
-    from arena.worker import read_results
-
-    found = read_results(folder, unreadable=True)
-    problems = [(path.name, record_problem(rec)) for path, rec in found]
-    bad = [f"{name}: {problem}" for name, problem in problems if problem]
-    if found and len(bad) == len(found):  # nothing to store: a wrong folder, not a partial merge
-        raise ArenaError(f"no result file in {folder} can be stored ({len(bad)} invalid; first: {bad[0]})")
-    store = _open(db, write=True)
-    counts = ingest_records(store, [rec for _, rec in found])
-    if delete:
-        for (path, _), (_, problem) in zip(found, problems):
-            if problem is None:  # an invalid file stays for someone to look at
-                path.unlink(missing_ok=True)
-    click.echo(f"{len(found)} result files: {counts['ingested']} stored, {counts['skipped']} already stored, "
-               f"{counts['invalid']} invalid{' (first: ' + bad[0] + ')' if bad else ''}  [{store.url}]")
 
 
 def _print_results(store: Any, specs: list[Any]) -> None:

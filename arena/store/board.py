@@ -70,8 +70,9 @@ def attach(engine: Engine, board: Path) -> None:
     """On every connection of ``engine`` (read-only SQLite): the board as schema ``board`` and the
     union views over it (see the module docstring)."""
     from arena.store import schema
+    from arena.store.opening import immutable
 
-    uri = f"file:{board}?mode=ro&immutable=1"
+    uri = f"file:{board}?mode=ro" + "&immutable=1" * immutable(board)  # immutable=1 ignores a -wal file
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
