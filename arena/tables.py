@@ -31,25 +31,19 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None,
             w.writerow([_cell(r.get(c)) for c in columns])
         return buf.getvalue().rstrip("\n")
     cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    from tabulate import tabulate  # the terminal, Markdown and LaTeX layouts
+
     if fmt == "markdown":
         esc = [[v.replace("|", "\\|") for v in row] for row in cells]
-        lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-        lines += ["| " + " | ".join(row) + " |" for row in esc]
-        return "\n".join(lines)
+        return tabulate(esc, headers=columns, tablefmt="github", disable_numparse=True)
     if fmt == "latex":
         def tex(v: str) -> str:
             for a, b in (("\\", "\\textbackslash{}"), ("&", "\\&"), ("%", "\\%"), ("_", "\\_"), ("#", "\\#"),
                          ("±", "$\\pm$"), ("↑", "$\\uparrow$"), ("↓", "$\\downarrow$")):
                 v = v.replace(a, b)
             return v
-        lines = ["\\begin{tabular}{" + "l" * len(columns) + "}", "\\hline",
-                 " & ".join(tex(c) for c in columns) + " \\\\", "\\hline"]
-        lines += [" & ".join(tex(v) for v in row) + " \\\\" for row in cells]
-        return "\n".join(lines + ["\\hline", "\\end{tabular}"])
+        return tabulate([[tex(v) for v in row] for row in cells], headers=[tex(c) for c in columns],
+                        tablefmt="latex_raw", disable_numparse=True)
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}")
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(),
-           "  ".join("-" * w for w in widths)]
-    out += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
-    return "\n".join(out)
+    return tabulate(cells, headers=columns, tablefmt="simple", disable_numparse=True)

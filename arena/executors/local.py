@@ -7,6 +7,8 @@ run it held, stored as failed with the reason, and is replaced; the grid goes on
 """
 from __future__ import annotations
 
+# Hand-written pool: concurrent.futures' pool breaks as a whole when one worker dies
+# (BrokenProcessPool) and cannot pin a GPU per worker; here a dead worker fails one run and is replaced.
 import os
 import signal
 from multiprocessing import connection
