@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -122,6 +121,8 @@ def compare_table(cmp: list[dict[str, Any]], a: str, b: str,
 
 
 def heatmap(pairs: list[dict[str, Any]], cells: list[str], statistic: str, holm: Callable[..., list[Any]]) -> None:
+    import altair as alt  # 0.3 s to import: only where a chart is drawn
+
     if not pairs:
         st.info("Fewer than two of the chosen cells ran this setting.")
         return
@@ -160,6 +161,8 @@ def heatmap(pairs: list[dict[str, Any]], cells: list[str], statistic: str, holm:
 
 
 def cd_view(agg: dict[str, Any]) -> None:
+    import altair as alt
+
     fn = agg.get("friedman")
     if not agg["rows"]:
         st.info("No ranking across settings: " + ("cells missing some settings: " + ", ".join(agg["partial"])

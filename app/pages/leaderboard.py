@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from arena.app import data
 from arena.app.pages.shared import (AUTO_AGGREGATE_RUNS, METHOD_NOTE, SCORE_NOTE, SIZE_NOTE, STATIC_TABLE_MAX,
                                     VERDICT_LEGEND, VERDICT_STYLE, _board_with_progress, _default_presets, _fmt,
-                                    _setting_params, _settings_of, _varying_params, board_frame, cell_plugins,
-                                    column_title, context, csv_text, entry_text, track_line, track_selector)
+                                    _setting_params, _settings_of, _varying_params, background_board, board_frame,
+                                    cell_plugins, column_title, context, csv_text, entry_text, track_line,
+                                    track_selector)
 
 
 # -- Leaderboard -------------------------------------------------------------------------------
@@ -74,24 +74,51 @@ def leaderboard_page() -> None:
         st.warning(f"**Every one of the {len(results)} finished runs selected failed or diverged.** They score at "
                    "the floor (−1), so the board below shows every cell as failed. The Runs page shows each "
                    "traceback.")
-    board = _board_with_progress(frame, rows)
+    job = background_board(frame, rows)
+    board = _board_with_progress(frame, rows) if job is None else None
     st.caption(f"Track {track} · {len(results):,} runs · {rows['cell'].nunique()} cells · "
                f"{rows['setting'].nunique()} settings"
                + (f" · {n_pending} pending runs left out" if n_pending else "")
                + (f" · {n_failed} failed or diverged (scored at the floor, −1)" if n_failed else ""))
 
     st.subheader("Cells × tasks")
-    matrix_view(board)
+    if board is None:
+        _matrix_while_computing(frame, rows, job)
+    else:
+        matrix_view(board)
     st.caption(VERDICT_LEGEND + " " + SIZE_NOTE)
     st.markdown(METHOD_NOTE)
-    c1, c2 = st.columns([1, 3])
-    c1.download_button("Download CSV", lambda: csv_text(board), file_name=_csv_name(track), mime="text/csv",
-                       key="lb_csv", on_click="ignore")
-    with st.expander("Full table (one row per cell and setting)"):
-        st.dataframe(board_frame(board), hide_index=True)
+    if board is not None:
+        c1, c2 = st.columns([1, 3])
+        c1.download_button("Download CSV", lambda: csv_text(board), file_name=_csv_name(track), mime="text/csv",
+                           key="lb_csv", on_click="ignore")
+        with st.expander("Full table (one row per cell and setting)"):
+            st.dataframe(board_frame(board), hide_index=True)
 
     st.subheader("Across tasks")
-    results_rows = rows[statuses.isin(data.RESULT_STATUSES)]
+    across_tasks(frame, rows, track)
+    if job is not None:
+        job.start()  # once the page is drawn: the two would share the interpreter
+
+
+@st.fragment(run_every=1.0)
+def _matrix_while_computing(frame: data.Frame, rows: pd.DataFrame, job: data.BoardJob) -> None:
+    """The matrix while a background job computes its statistics: the settings ready so far and
+    the number of runs of the others, redrawn every second; the whole page once the job is done."""
+    if job.done():
+        st.rerun()
+    ready = data.board(frame, rows, ready_only=True)
+    done = {r["setting_id"] for r in ready}
+    waiting = data.waiting_rows(frame, rows, [int(s) for s in rows["setting"].unique() if int(s) not in done])
+    st.info(f"Computing the scores, intervals and verdicts of {job.total} settings in the background "
+            f"({len(done)} ready; cached afterwards for every visitor). The matrix fills in as they are ready; "
+            "the CSV download and the full table follow.")
+    matrix_view(ready + waiting)
+
+
+def across_tasks(frame: data.Frame, rows: pd.DataFrame, track: str | None) -> None:
+    """The aggregate over the selected settings; a large one that is not cached waits for a click."""
+    results_rows = rows[rows["status"].astype(str).isin(data.RESULT_STATUSES)]
     if (len(results_rows) > AUTO_AGGREGATE_RUNS and not st.session_state.get("lb_agg_on")
             and not data.is_cached("aggregate", data.aggregate_digest(frame, rows, track))):
         st.info(f"The cross-task aggregate of these {len(results_rows):,} runs (stratified bootstraps over "
@@ -116,7 +143,7 @@ def matrix_view(board: list[dict[str, Any]]) -> None:
         return
     long = pd.DataFrame({"cell": [r["cell"] for r in board], "column": [column_title(r) for r in board],
                          "text": [entry_text(r) for r in board],
-                         "mark": ["failed" if r["all_failed"] else (r["verdict"] or "") for r in board]})
+                         "mark": ["failed" if r.get("all_failed") else (r.get("verdict") or "") for r in board]})
     cols = list(dict.fromkeys(long["column"]))
     text = long.pivot(index="cell", columns="column", values="text").reindex(columns=cols).fillna("")
     mark = long.pivot(index="cell", columns="column", values="mark").reindex(columns=cols).fillna("")
@@ -139,6 +166,8 @@ def matrix_view(board: list[dict[str, Any]]) -> None:
 def _matrix_chart(df: pd.DataFrame, cells: list[str], scale: Any, title: str, spec: str = ".2f",
                   text: str = "label") -> Any:
     """A row × column heatmap coloured by ``value``, with the number (or the ``text`` column) written in."""
+    import altair as alt  # 0.3 s to import: only where a chart is drawn
+
     df = df.assign(label=[_fmt(v, spec) for v in df["value"]])
     base = alt.Chart(df).encode(x=alt.X("column:N", sort=cells, title=None), y=alt.Y("row:N", sort=cells, title=None))
     rect = base.mark_rect().encode(color=alt.Color("value:Q", scale=scale, title=title),
@@ -147,6 +176,8 @@ def _matrix_chart(df: pd.DataFrame, cells: list[str], scale: Any, title: str, sp
 
 
 def aggregate_view(agg: dict[str, Any]) -> None:
+    import altair as alt
+
     if not agg["rows"]:
         why = ("no cell has results on every selected setting" if agg["partial"] else
                "no selected setting can be scored (their tasks declare no chance or solved level)"

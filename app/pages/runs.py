@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -48,6 +47,8 @@ def runs_page() -> None:
 
 
 def run_view(store: Any, key: str) -> None:
+    import altair as alt  # 0.3 s to import: only where a chart is drawn
+
     from arena.cli import reproduce_command
 
     run = data.run_detail(store, key)

@@ -40,6 +40,9 @@ VERDICT_STYLE = {"leader": ("font-weight: bold; background-color: rgba(255, 215,
 STATIC_TABLE_MAX = (30, 8)
 #: Above this many runs, an aggregate that is not cached yet waits for a click (it takes seconds).
 AUTO_AGGREGATE_RUNS = 20_000
+#: Above this many runs in settings whose statistics are not cached yet (about 0.2 s of them per
+#: 10,000 runs), the leaderboard draws the matrix at once and computes them in the background.
+BACKGROUND_BOARD_RUNS = 10_000
 #: The sidebar's track selector (one key on every page; the last choice carries to the next page).
 TRACK_KEY = "track"
 TRACK_HELP = ("How the models were built. matched: every cell sized to the same parameter budget (parameters "
@@ -168,7 +171,10 @@ def score_text(r: dict[str, Any]) -> str:
 
 
 def entry_text(r: dict[str, Any]) -> str:
-    """One matrix entry: value · score [CI] · failed k/n · verdict; 'failed n/n' when no run finished."""
+    """One matrix entry: value · score [CI] · failed k/n · verdict; 'failed n/n' when no run finished;
+    the number of runs while the setting's statistics are being computed."""
+    if r.get("waiting"):
+        return f"{r['n']} runs · computing…"
     if r["all_failed"]:
         return f"failed {r['n']}/{r['n']}"
     if r["value"] is None:
@@ -246,6 +252,15 @@ def _sort_key(v: Any) -> tuple[int, Any]:
 def _default_presets(presets: list[str]) -> list[str]:
     """The presets shown by default, ``standard`` first; smoke presets are tests, not results."""
     return sorted([p for p in presets if p != "smoke"] or presets, key=lambda p: p != "standard")
+
+
+def background_board(frame: data.Frame, rows: pd.DataFrame) -> data.BoardJob | None:
+    """The job computing these rows' board in the background, when it is large, not cached yet
+    and not done; None when the page should compute (or read) the board itself."""
+    if data.uncached_runs(frame, rows) <= BACKGROUND_BOARD_RUNS:
+        return None
+    job = data.board_job(frame, rows)
+    return None if job.done() else job
 
 
 def _board_with_progress(frame: data.Frame, rows: pd.DataFrame) -> list[dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -17,6 +16,8 @@ from arena.app.pages.shared import (SIZE_NOTE, VERDICT_LEGEND, _board_with_progr
 
 # -- Task ----------------------------------------------------------------------------------------
 def task_page() -> None:
+    import altair as alt  # 0.3 s to import: only where a chart is drawn
+
     st.title("Task")
     ctx = context("task")
     if ctx is None:
@@ -93,6 +94,8 @@ def _task_header(task: str) -> None:
 
 def seeds_chart(frame: data.Frame, sid: int, block: list[dict[str, Any]]) -> None:
     """Each seed's score per cell (the board's own scoring), with the board's mean and interval."""
+    import altair as alt
+
     from arena import stats
 
     rows = frame.setting_rows(sid)
@@ -135,6 +138,8 @@ def seeds_chart(frame: data.Frame, sid: int, block: list[dict[str, Any]]) -> Non
 
 
 def slice_view(frame: data.Frame, task: str, preset: str, settings: list[int], board: list[dict[str, Any]]) -> None:
+    import altair as alt
+
     varying = _varying_params(frame, settings).get(task, {})
     if not varying:
         st.info(f"This preset of `{task}` has a single setting; sweep a parameter to slice by it, e.g. "

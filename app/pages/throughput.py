@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import altair as alt
 import streamlit as st
 
 from arena.app import data
@@ -13,6 +12,8 @@ from arena.app.pages.shared import context
 
 # -- Throughput ----------------------------------------------------------------------------------
 def throughput_page() -> None:
+    import altair as alt  # 0.3 s to import: only where a chart is drawn
+
     st.title("Throughput")
     ctx = context("throughput")
     if ctx is None:
