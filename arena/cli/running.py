@@ -73,14 +73,14 @@ def run(models: tuple[str, ...], tasks: tuple[str, ...], seeds: str | None, boar
         if preset:
             raise ArenaError("--board plans the board's own presets: leave out --preset")
         plan = plan_board(host, split_names(models), track=track, tasks=split_names(tasks) if tasks else None,
-                          seeds=parse_seeds(seeds) if seeds else None, overrides=parse_overrides(sets))
+                          seeds=parse_seeds(seeds) if seeds is not None else None, overrides=parse_overrides(sets))
         specs = plan.specs
         click.echo(f"the shipped board's {plan.track} track: {len(specs)} runs of {', '.join(split_names(models))}"
                    + (f"; left out: {'; '.join(plan.skipped)}" if plan.skipped else ""), err=True)
     elif not tasks:
         raise ArenaError("name the task(s) with --task, or plan the shipped board's settings with --board")
     else:
-        specs = plan_runs(host.cells, host.tasks, split_names(models), split_names(tasks), parse_seeds(seeds or "0-4"),
+        specs = plan_runs(host.cells, host.tasks, split_names(models), split_names(tasks), parse_seeds("0-4" if seeds is None else seeds),
                           preset, parse_overrides(sets))
     ex_options = _key_values(slurm_opts + executor_opts)
     if workers > 1:
