@@ -719,6 +719,24 @@ def test_probability_of_improvement_hand_computed():
     assert r["p"] == pytest.approx(np.mean(u))
 
 
+def test_probability_of_improvement_bootstrap_equals_comparing_every_resampled_pair():
+    """The count-matrix form of each replicate (c_xᵀ W c_y) equals the mean over all pairs of the
+    resampled runs, draw for draw."""
+    from arena.stats.bootstrap import make_rng, percentile_interval
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(6, 4)).round(1), rng.normal(0.2, size=(7, 4)).round(1)  # ties on purpose
+    got = S.probability_of_improvement(x, y, n_boot=500, seed=4)
+    rx, ry = make_rng(4, "poi-x"), make_rng(4, "poi-y")
+    reps = np.zeros(500)
+    for x_t, y_t in zip(x.T, y.T):
+        bx = x_t[rx.integers(0, len(x_t), size=(500, len(x_t)))]
+        by = y_t[ry.integers(0, len(y_t), size=(500, len(y_t)))]
+        diff = bx[:, :, None] - by[:, None, :]
+        reps += ((diff > 0) + 0.5 * (diff == 0)).mean(axis=(1, 2))
+    assert (got["ci_low"], got["ci_high"]) == percentile_interval(reps / 4, 0.05)
+
+
 def test_probability_of_improvement_symmetry_and_interval():
     rng = np.random.default_rng(9)
     x, y = rng.normal(0.3, 0.2, (6, 4)), rng.normal(0.1, 0.2, (5, 4))
