@@ -22,9 +22,22 @@ DB_ENV = "ARENA_APP_DB"
 
 
 def db_url() -> str:
-    from arena.store import default_url
+    """The store the app reads: ``$ARENA_APP_DB`` (set by `arena app --db`), ``$ARENA_DB``, or ""
+    for the default — the user's own store read with the shipped board (arena.store.board)."""
+    return os.environ.get(DB_ENV) or os.environ.get("ARENA_DB") or ""
 
-    return os.environ.get(DB_ENV) or default_url()
+
+def shown(url: str, store: Store | None = None) -> str:
+    """The store as the sidebar names it."""
+    if url:
+        return f"`{url}`"
+    if store is not None and store.board is not None:
+        if store.board_only:
+            return f"the shipped board `{store.board}`"
+        return f"`{store.url}` with the shipped board `{store.board}`"
+    from arena.store.board import user_url
+
+    return f"`{user_url()}` with the shipped board"
 
 
 def _read_only_sessions(store: Store) -> None:
@@ -48,8 +61,9 @@ def _read_only_sessions(store: Store) -> None:
 
 @st.cache_resource(show_spinner=False, on_release=lambda store: store.close())
 def open_readonly(url: str) -> Store:
-    """The read-only store at ``url`` (one per URL per process). Raises StoreError."""
-    store = open_store(url, write=False)
+    """The read-only store at ``url`` ("" the default: yours with the shipped board), one per URL
+    per process. Raises StoreError."""
+    store = open_store(url or None, write=False)
     _read_only_sessions(store)
     return store
 
@@ -80,7 +94,8 @@ def _file_stamp(store: Store) -> tuple[Any, ...]:
     if path is None:
         return ()
     out: list[Any] = []
-    for p in (path, Path(str(path) + "-wal")):
+    board = [store.board, Path(f"{store.board}-wal")] if store.board is not None else []
+    for p in (path, Path(str(path) + "-wal"), *board):
         try:
             st_ = p.stat()
             out += [st_.st_mtime_ns, st_.st_size]

@@ -10,7 +10,7 @@ Nothing is defined here; each name comes from the module of what it reads:
 """
 from __future__ import annotations
 
-from arena.app.access import DB_ENV, db_url, forget, open_readonly, problem_kind, revision
+from arena.app.access import DB_ENV, db_url, forget, open_readonly, problem_kind, revision, shown
 from arena.app.boards import (BoardJob, FrameStore, aggregate, aggregate_digest, board, board_job, cell_sizes,
                               compare_pair, pairwise, rows_hash, uncached_runs, wait_for_jobs, waiting_rows)
 from arena.app.cache import CACHE_ENV, cache_dir, cached, clear_memory, is_cached
@@ -22,4 +22,4 @@ __all__ = ["CACHE_ENV", "DB_ENV", "RESULT_STATUSES", "BoardJob", "Frame", "Frame
            "board", "board_job", "cache_dir", "cached", "cell_sizes", "clear_memory", "compare_pair", "curve_names",
            "curves", "db_url", "forget", "is_cached", "load_frame", "model_params", "one_track", "open_readonly",
            "pairwise", "problem_kind", "revision", "rows_hash", "run_detail", "search_runs", "select_rows",
-           "setting_title", "throughput", "tracks_of", "uncached_runs", "wait_for_jobs", "waiting_rows"]
+           "setting_title", "shown", "throughput", "tracks_of", "uncached_runs", "wait_for_jobs", "waiting_rows"]

@@ -83,15 +83,18 @@ def search_runs(store: Store, text: str = "", statuses: Iterable[str] | None = N
         q = select(*cols).where(*cond).order_by(r.task, r.cell, r.preset, r.seed).limit(int(limit))
         total = conn.execute(select(func.count()).select_from(schema.runs).where(*cond)).scalar() or 0
         rows = [dict(row._mapping) for row in conn.execute(q)]
+    from arena.store.board import board_keys
     from arena.tracks import track_of
 
     memo: dict[str | None, Any] = {}
+    shipped = board_keys(store)
     out = []
     for row in rows:  # the track beside the preset; the train settings it follows from at the end
         train = row.pop("train")
         items = list(row.items())
         i = list(row).index("preset") + 1
-        out.append(dict(items[:i] + [("track", track_of(loads(train, memo)))] + items[i:] + [("train", train)]))
+        extra = [("shipped", row["key"] in shipped)] if shipped else []  # from the shipped board, read-only
+        out.append(dict(items[:i] + [("track", track_of(loads(train, memo)))] + items[i:] + extra + [("train", train)]))
     return int(total), out
 
 

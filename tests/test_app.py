@@ -773,3 +773,25 @@ def test_pages_on_postgresql_are_read_only(postgres: Any, monkeypatch: pytest.Mo
         with store.engine.begin() as conn:
             conn.execute(text("DELETE FROM runs"))
     assert len(data.search_runs(store)[1]) == 4
+
+
+def test_the_default_store_is_yours_with_the_shipped_board(filled: str, monkeypatch: pytest.MonkeyPatch,
+                                                           arena: Any, tmp_path: Path) -> None:
+    """Without --db the app reads the user's store and the shipped board as one, marking the
+    board's runs; the board is never written."""
+    from arena.app import data
+
+    board = Path(filled.removeprefix("sqlite:///"))
+    before = board.read_bytes()
+    monkeypatch.delenv("ARENA_APP_DB", raising=False)
+    monkeypatch.setenv("ARENA_BOARD", str(board))
+    arena("run", "-m", "rnn", "-t", "adding", "--preset", "smoke", "--seeds", "0", "--set", "epochs=1")
+    data.forget("")
+    at = page("runs")
+    runs = at.dataframe[0].value
+    assert len(runs) == 13 and dict(zip(runs["cell"], runs["shipped"]))["rnn"] == False  # noqa: E712
+    assert runs["shipped"].sum() == 12
+    assert "with the shipped board" in " ".join(str(c.value) for c in at.sidebar.caption)
+    lb = page("leaderboard")
+    assert "rnn" in texts(lb) or any("rnn" in str(d.value) for d in lb.dataframe)
+    assert board.read_bytes() == before

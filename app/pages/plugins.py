@@ -19,7 +19,7 @@ def plugins_page() -> None:
     st.title("Plugins")
     host = _host()
     url = data.db_url()
-    st.sidebar.caption(f"Store: `{url}` · read-only")
+    st.sidebar.caption(f"Store: {data.shown(url)} · read-only")
     records = [r.as_dict() for r in host.plugins.values()]
     broken = [r for r in records if r["error"]]
     for r in broken:

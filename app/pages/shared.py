@@ -70,9 +70,9 @@ class Ctx:
 def context(page: str) -> Ctx | None:
     """Open the store read-only and load it; explain (never raise) when that is not possible."""
     url = data.db_url()
-    st.sidebar.caption(f"Store: `{url}` · read-only")
     try:
         store = data.open_readonly(url)
+        st.sidebar.caption(f"Store: {data.shown(url, store)} · read-only")
         with st.spinner("Reading the store…"):
             frame = data.load_frame(store)
     except StoreError as exc:
@@ -84,7 +84,8 @@ def context(page: str) -> Ctx | None:
                        "`arena bench ... --db URL`, then reload this page.")
         elif kind == "missing":
             st.info(f"**No store yet.** {exc}.\n\nTrain something first, e.g.\n\n"
-                    f"`arena run --model gru,lstm --task copy --preset smoke --seeds 0-4 --db {url}`\n\n"
+                    f"`arena run --model gru,lstm --task copy --preset smoke --seeds 0-4"
+                    f"{' --db ' + url if url else ''}`\n\n"
                     "then reload this page (or start the app with `arena app --db URL`).")
         else:
             st.error(f"**Cannot read the store.** {exc}")
