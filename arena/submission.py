@@ -114,7 +114,7 @@ def verify(folder: str | Path, *, sample: int, seed: int = 0, rel_tol: float = R
                        "outcome": "differs" if diffs else "reproduced", "detail": "; ".join(diffs)})
     passed = bool(chosen) and all(c["outcome"] == "reproduced" for c in checks)
     report = {"passed": passed, "sample": len(chosen), "seed": seed, "torch": torch.__version__,
-              "files": {path.name: sha256(path) for path, _ in found}, "checks": checks}
+              "files": {path.name: sha256(path) for path, _ in found if path.is_file()}, "checks": checks}
     (folder / VERIFICATION).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report
 

@@ -33,7 +33,7 @@ def ingest(folder: str, delete: bool, unverified: bool, db: str | None) -> None:
     held = 0
     if not unverified:
         ok = verified_files(folder)
-        kept = [(p, r) for p, r in found if ok.get(p.name) == sha256(p)]
+        kept = [(p, r) for p, r in found if p.name in ok and p.is_file() and ok[p.name] == sha256(p)]
         held, found = len(found) - len(kept), kept
         if held and not found:
             raise ArenaError(f"no result file in {folder} is covered by a passing `arena verify` report (unchanged "
