@@ -11,6 +11,11 @@ from typing import Callable
 from arena import CellInfo, hookimpl
 
 BASELINES = "torch.nn reference implementation (PyTorch)"
+#: ARU's options and their defaults (its constructor's; arena.plugins.aru reads them from here so
+#: that registering cells needs no torch).
+ARU_OPTIONS: dict[str, object] = {"input_projection": "auto", "layer_norm": False, "gate_preset": "default",
+                                  "reset_init": 2.0, "persistence_init": 2.0, "accumulation_init": 0.0,
+                                  "orthogonal_per_gate": False, "script": True}
 #: Where init="aru" of gru/lstm/rnn comes from (see arena/plugins/baselines.py).
 ARU_BASELINES = "abderahmane-ai/additive-recurrent-unit (aru/baselines.py, snapshot d7370a0)"
 
@@ -120,16 +125,7 @@ def register_cells(register: Callable[..., None]) -> None:
             reference="A. Ainouche, Additive Recurrent Unit, github.com/abderahmane-ai/additive-recurrent-unit "
                       "(aru/model.py, snapshot d7370a0)",
             equation="ρ,π,α = σ(W_gx u + b_g + U_g h); v = tanh(W_c u + b_c); h = ρ⊙(π⊙h + α⊙v)",
-            options={
-                "input_projection": "auto",
-                "layer_norm": False,
-                "gate_preset": "default",
-                "reset_init": 2.0,
-                "persistence_init": 2.0,
-                "accumulation_init": 0.0,
-                "orthogonal_per_gate": False,
-                "script": True,
-            },
+            options=dict(ARU_OPTIONS),
             capabilities=("step",),
             notes="input_projection auto = reference: u = x when input_size == hidden (token embedding) or "
                   "input_size < hidden//4, else a bias-free Linear(input_size→hidden). gate_preset "

@@ -61,6 +61,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from arena.cell import Cell, State
+from arena.plugins import ARU_OPTIONS
 
 INPUT_PROJECTIONS = ("auto", "always", "never")
 #: name → (reset, persistence, accumulation) gate-bias initialisation.
@@ -68,16 +69,7 @@ GATE_PRESETS: dict[str, tuple[float, float, float]] = {
     "default": (2.0, 2.0, 0.0),
     "sparse-events": (2.0, 3.0, -1.0),  # reference P4 (sparse event counting)
 }
-DEFAULT_OPTIONS: dict[str, object] = {
-    "input_projection": "auto",
-    "layer_norm": False,
-    "gate_preset": "default",
-    "reset_init": 2.0,
-    "persistence_init": 2.0,
-    "accumulation_init": 0.0,
-    "orthogonal_per_gate": False,
-    "script": True,
-}
+DEFAULT_OPTIONS: dict[str, object] = dict(ARU_OPTIONS)
 
 
 def _aru_loop(gx: Tensor, v: Tensor, h: Tensor, u_t: Tensor) -> Tuple[Tensor, Tensor]:
