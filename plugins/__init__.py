@@ -194,7 +194,7 @@ def register_cells(register: Callable[..., None]) -> None:
                    "eval_gumbel=True restores the reference's noisy eval. scan auto: sequential scripted loop with "
                    "checkpointed hand-written backward on CPU (~6× faster than the parallel scan here), Blelloch "
                    "parallel scan elsewhere. Host head/dropout replace the reference's MLP head and dropouts. CPU: "
-                   "~6.2–6.9× nn.GRU time at B32/H128/T256. Trained at lr 1e-4 in the reference; at lr 1e-2 it "
+                   "~5× nn.GRU time forward+backward and ~4.6× step at B32/H128/T256. Trained at lr 1e-4 in the reference; at lr 1e-2 it "
                    "saturates (fails smoke-train), learns at ≤5e-3."),
         ),
     )
