@@ -13,7 +13,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import random
@@ -58,7 +57,9 @@ def export_results(store: Any, folder: str | Path, *, include_shipped: bool = Fa
 
 
 def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    from arena.checkpoints import sha256_of
+
+    return sha256_of(path)
 
 
 def compare_metrics(stored: dict[str, dict[str, float]], fresh: dict[str, dict[str, float]], *,

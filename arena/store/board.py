@@ -26,10 +26,10 @@ from sqlalchemy import Engine, event
 from arena.errors import StoreError
 
 BOARD_ENV = "ARENA_BOARD"
-#: Tables and the column that identifies a row's run (None: the row's own key column).
-UNION: dict[str, tuple[str, str]] = {"runs": ("key", "key"), "metrics": ("run_key", "key"),
-                                     "curves": ("run_key", "key"), "environments": ("id", "id"),
-                                     "throughput": ("key", "key")}
+#: The tables read as one, and the column that decides whether a board row is shown: its own key,
+#: or (metrics, curves) its run's key — shown when the user's store lacks that row or run.
+UNION: dict[str, str] = {"runs": "key", "metrics": "run_key", "curves": "run_key", "environments": "id",
+                         "throughput": "key"}
 
 
 def board_path() -> Path | None:
@@ -78,13 +78,10 @@ def attach(engine: Engine, board: Path) -> None:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("ATTACH DATABASE ? AS board", (uri,))
-        for name, (col, run_col) in UNION.items():
-            table = schema.metadata.tables[name]
-            cols = ", ".join(f'"{c.name}"' for c in table.columns)
-            if name in ("metrics", "curves"):
-                missing = f'"{col}" NOT IN (SELECT "key" FROM main.runs)'
-            else:
-                missing = f'"{col}" NOT IN (SELECT "{run_col}" FROM main."{name}")'
+        for name, col in UNION.items():
+            cols = ", ".join(f'"{c.name}"' for c in schema.metadata.tables[name].columns)
+            mine = "main.runs" if col == "run_key" else f'main."{name}"'
+            missing = f'"{col}" NOT IN (SELECT "{"key" if col == "run_key" else col}" FROM {mine})'
             cur.execute(f'CREATE TEMP VIEW IF NOT EXISTS "{name}" AS SELECT {cols} FROM main."{name}" '
                         f'UNION ALL SELECT {cols} FROM board."{name}" WHERE {missing}')
         cur.close()
