@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from arena.errors import ArenaError
+from arena.executors import interrupted
 from arena.host import PluginHost
 from arena.plan import RunSpec
 from arena.store import FINISHED_STATUSES, Store, owner_alive
@@ -79,12 +80,15 @@ def execute(host: PluginHost, store: Store, todo: list[RunSpec], report: GridRep
             retry_failed: bool = False) -> GridReport:
     """Train every run of ``todo`` with the named executor (or an executor built by
     ``make_executor``); returns when all ended or on Ctrl-C."""
+    from arena.store import owner_id
     from arena.worker import chance_of
 
     ex = make_executor(host, executor, executor_options) if isinstance(executor, str) else executor
+    claimed: dict[str, RunSpec] = {}
 
     def claim(spec: RunSpec) -> bool:
         info = host.tasks.get(spec.task).info
+        claimed[spec.key] = spec  # before the claim: Ctrl-C may land between its commit and its return
         return store.start_run(spec, env_id=None, device=device_name, main_metric=info.main_metric,
                                directions={m.name: m.higher_is_better for m in info.metrics},
                                chance=chance_of(host.tasks.get(spec.task).load(), spec.params),
@@ -104,6 +108,14 @@ def execute(host: PluginHost, store: Store, todo: list[RunSpec], report: GridRep
         ex.run(todo, device=device_name, claim=claim, finish=finish, progress=on_progress)
     except KeyboardInterrupt:
         report.interrupted = True
+        # The executors mark the run they were training; a signal that lands in the few lines
+        # between a claim and that guard (progress output, a store write) would leave it
+        # ``running`` under this live process, so every run this process still holds is marked.
+        open_keys = [k for k in claimed if k not in report.ran]
+        mine = {k for k, (st, owner) in store.statuses(open_keys).items() if st == "running" and owner == owner_id()}
+        for key in open_keys:
+            if key in mine:
+                finish(claimed[key], interrupted(claimed[key], device_name))
     return report
 
 

@@ -159,3 +159,31 @@ def test_ingest_stores_the_valid_files_and_counts_every_malformed_one(arena, tmp
     runs = arena.json("export", "--db", db_url)
     assert [(r["key"], r["status"]) for r in runs] == [(a.key, "done")]  # no `running` row for b
     assert sorted(p.name for p in outbox.iterdir()) == ["list.result.json", "text.result.json"]
+
+
+class _InterruptedAfterClaim:
+    """An executor hit by Ctrl-C right after its first claim, before it could mark the run:
+    where a signal landing in the progress output or a store write leaves it."""
+
+    def run(self, specs, *, device, claim, finish, progress):
+        assert claim(specs[0])
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_between_claim_and_guard_marks_the_run_interrupted(db_url):
+    from arena.host import get_host
+    from arena.plan import parse_overrides, plan_runs
+    from arena.runner import GridReport, execute
+    from arena.store import open_store
+
+    host = get_host()
+    specs = plan_runs(host.cells, host.tasks, ["gru"], ["adding"], [0, 1], "smoke", parse_overrides([]))
+    store = open_store(db_url, write=True)
+    try:
+        report = execute(host, store, specs, GridReport(planned=specs), device_name="cpu",
+                         executor=_InterruptedAfterClaim())
+        statuses = store.statuses(s.key for s in specs)
+    finally:
+        store.close()
+    assert report.interrupted
+    assert statuses == {specs[0].key: ("interrupted", None)}  # the unclaimed run was never written
