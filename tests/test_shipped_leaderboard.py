@@ -42,3 +42,14 @@ def test_every_builtin_cell_has_throughput_rows():
     host = get_host()
     builtin = {e.name for e in host.cells if host.plugins[e.plugin].dist == "rnn-arena"}
     assert len(builtin) == 10 and builtin <= benched
+
+
+def test_the_track_progress_in_the_docs_is_the_shipped_stores():
+    """docs/leaderboard.md's matched/stacked progress table is benchmarks/track_progress.py's
+    output on the committed store (so the progress the docs claim is what the store holds)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "track_progress.py"), "--check"],
+                          capture_output=True, text=True, cwd=REPO, check=False)
+    assert done.returncode == 0, done.stderr
