@@ -33,7 +33,8 @@ MATRIX_LEGEND = ("Each entry: the cell's test value over its finished runs (geom
                  "? inconclusive against the leader (not shown worse, which does not make it equal) · "
                  "no mark: shown worse than the leader (paired t-test, Holm over the setting's cells) · "
                  "†k: k runs failed or diverged (scored at the floor) · failed k/k: every run failed or diverged · "
-                 "(n=k): fewer than 5 runs, no interval · 25.5k: the model's parameters, embedding left out.")
+                 "(n=k): fewer than 5 runs, no interval · 25.5k: the model's parameters, embedding left out · "
+                 "s=64: its state size (numbers carried from one step to the next).")
 
 
 @dataclass
@@ -302,7 +303,7 @@ def board_matrix(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, 
     ``★`` leader shown better than chance, ``L`` leader not shown better than chance, ``?``
     inconclusive against the leader, nothing for shown worse; ``†k`` k failed or diverged runs;
     ``failed k/k`` when every run failed; ``(n=k)`` when fewer than 5 runs count; ``· 25.5k``
-    the model's parameters without the embedding."""
+    the model's parameters without the embedding and ``· s=64`` its state size."""
     cells = sorted({r["cell"] for r in rows}, key=natural_key)
     table: dict[str, dict[str, str]] = {}
     for r in rows:
@@ -324,6 +325,8 @@ def board_matrix(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, 
                 text += f" †{r['failed'] + r['diverged']}"
         if r.get("body_params") is not None:
             text += f" · {_count(r['body_params'])}"
+        if r.get("state_size") is not None:
+            text += f" · s={r['state_size']}"
         if r["n"] and r["n"] < stats.MIN_SEEDS_FOR_CI:
             text += f" (n={r['n']})"
         row[r["cell"]] = text
