@@ -40,7 +40,7 @@ def budget(task: str) -> int:
 
 
 def commands(track: str, db: str, seeds: str, only_tasks: tuple[str, ...] = (),
-             only_cells: tuple[str, ...] = ()) -> list[list[str]]:
+             only_cells: tuple[str, ...] = (), workers: int = 2) -> list[list[str]]:
     """The track's `arena run` commands, optionally for some of its tasks and cells only."""
     tasks = [t for t in (MATCHED_TASKS if track == "matched" else STACKED_TASKS) if not only_tasks or t in only_tasks]
     extra = () if track == "matched" else STACK
@@ -49,7 +49,7 @@ def commands(track: str, db: str, seeds: str, only_tasks: tuple[str, ...] = (),
         cells = [c for c in group if not only_cells or c in only_cells]
         for task in tasks if cells else ():
             out.append(["arena", "run", "-m", ",".join(cells), "-t", task, "--seeds", seeds, "--budget",
-                        str(budget(task)), *extra, "--workers", "2", "--threads", "1", "--db", db])
+                        str(budget(task)), *extra, "--workers", str(workers), "--threads", "1", "--db", db])
     return out
 
 
@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--print", action="store_true", help="print the budgets and commands; run nothing")
     ap.add_argument("--tasks", default="", help="only these tasks of the track (comma separated)")
     ap.add_argument("--cells", default="", help="only these cells (comma separated)")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="workers per command (two lanes of --workers 1 keep both cores busy where a command "
+                         "has few runs, as MARU's five per task)")
     args = ap.parse_args(argv)
     only_tasks = tuple(t for t in args.tasks.split(",") if t)
     only_cells = tuple(c for c in args.cells.split(",") if c)
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         for task in MATCHED_TASKS:
             print(f"# {task}: budget {budget(task):,} parameters (embedding left out)")
     for track in tracks:
-        status = run_all(commands(track, args.db, args.seeds, only_tasks, only_cells), print_only=args.print)
+        status = run_all(commands(track, args.db, args.seeds, only_tasks, only_cells, args.workers), print_only=args.print)
         if status:
             return status
     return 0
