@@ -6,7 +6,7 @@
 `arena bench` always uses as many threads as the machine has cores; this runs the same
 measurement (arena.bench.throughput.run: interleaved rounds, median of per-round ratios to the
 baseline) with ``--threads`` and with three competitors: nn.GRU (the baseline), ``maru_v1`` (the
-frozen pre-rewrite cell, tests/maru_reference_v1.py) and ``maru`` (plugins/maru.py), all built
+frozen pre-rewrite cell, tests/maru_reference_v1.py) and ``maru`` (plugins/maru/), all built
 from the same seed. Nothing is written to a store; the rows go to ``--out`` (JSON) and a markdown
 table to stdout.
 """

@@ -4,7 +4,7 @@
     python benchmarks/maru_profile.py --impl current --threads 1 --out benchmarks/results/maru_profile.json
 
 ``--impl v1`` profiles the frozen pre-issue-22 cell (tests/maru_reference_v1.py), ``current`` the
-shipped plugins/maru.py. B=32, input 64, hidden 128 (arena bench's defaults), training mode with the
+shipped plugins/maru/. B=32, input 64, hidden 128 (arena bench's defaults), training mode with the
 enhanced router for forward+backward, eval mode for step().
 
 Two measurements, both paired with torch.nn.GRU timed in the same rounds (the machine is shared, so
@@ -302,13 +302,29 @@ def time_stages(cell: Any, mod: Any, impl: str, x: torch.Tensor, gru: torch.nn.M
 
 # --- components inside the loops ------------------------------------------------------------------
 
+def binding_modules(mod: Any, name: str) -> list[Any]:
+    """``mod`` and, when it is a package (arena.plugins.maru), every submodule that binds ``name`` to the
+    same object: callers look the function up in their own module, so each binding must be patched."""
+    obj, prefix = getattr(mod, name), mod.__name__ + "."
+    return [mod] + [m for n, m in sorted(sys.modules.items()) if n.startswith(prefix) and getattr(m, name, None) is obj]
+
+
+def defining_module(mods: list[Any], name: str) -> Any:
+    """The module among ``mods`` whose source holds ``def name`` (the one ``function_source`` can read)."""
+    return next(m for m in mods if any(isinstance(n, ast.FunctionDef) and n.name == name
+                                       for n in ast.parse(inspect.getsource(m)).body))
+
+
 def component_profile(cell: Any, mod: Any, impl: str, x: torch.Tensor, mode: str) -> dict[str, Any]:
     anchors = ANCHORS[impl]
     saved = {name: getattr(mod, name) for name in anchors}
+    bound = {name: binding_modules(mod, name) for name in anchors}
     try:
         for name, marks in anchors.items():
-            module_of[id(saved[name])] = mod
-            setattr(mod, name, instrument(saved[name], marks))
+            module_of[id(saved[name])] = defining_module(bound[name], name)
+            fn = instrument(saved[name], marks)
+            for m in bound[name]:
+                setattr(m, name, fn)
         if mode == "fwd-bwd":
             def call() -> None:
                 y, _ = cell(x)
@@ -327,7 +343,8 @@ def component_profile(cell: Any, mod: Any, impl: str, x: torch.Tensor, mode: str
             call()
     finally:
         for name, fn in saved.items():
-            setattr(mod, name, fn)
+            for m in bound[name]:
+                setattr(m, name, fn)
     tot: dict[str, float] = {}
     for ev in prof.key_averages():
         if ev.key.startswith(("fwd.", "bwd.", "step.")) or ev.key in FUNCTIONS:

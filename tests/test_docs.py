@@ -74,8 +74,11 @@ def test_every_subpackage_is_installed():
 
     conf = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(conf["packages"])
-    dirs = {f"arena.{p.parent.name}" for p in (REPO / "arena").glob("*/__init__.py")} | {"arena"}
+    # Every folder with an __init__.py under each mapped root, at any depth (plugins/maru/, tasks/cwru/).
+    dirs = {".".join([name, *p.parent.relative_to(REPO / root).parts])
+            for name, root in conf["package-dir"].items() for p in (REPO / root).rglob("__init__.py")}
     mapped = {name for name in conf["package-dir"]}
+    assert {"arena", "arena.plugins.maru", "arena.tasks.cwru"} <= dirs
     assert dirs <= listed and mapped <= listed
 
 
