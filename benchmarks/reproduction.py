@@ -44,13 +44,19 @@ import argparse
 import dataclasses
 import json
 import math
+import statistics
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from arena import stats
 from arena.leaderboard import EQUIVALENCE_MARGIN
+
+sys.path.insert(0, str(Path(__file__).parent))  # the sibling modules below
+from reproduction_claims import ARU_BASELINES, CLAIMS, Claim, Where  # noqa: E402
+from reproduction_report import render  # noqa: E402
+
+__all__ = ["ARU_BASELINES", "CLAIMS", "Claim", "Where", "evaluate", "main", "render"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,184 +71,10 @@ MIN_LEARNED = 0.05
 #: Bootstrap resamples of the P(A better) intervals.
 N_BOOT = 2000
 MARGIN = EQUIVALENCE_MARGIN
+#: Seeds a pair needs before its assertion is tested: fewer are shown, marked pending, and left
+#: out of the claim's Holm family (a verdict from one seed would be noise presented as a result).
+MIN_SEEDS = 5
 
-
-@dataclass(frozen=True)
-class Where:
-    """A stored setting: task, preset, the parameters that must match (sweep values) and the
-    track (arena.tracks: how the models were built; the bare track unless said otherwise)."""
-    task: str
-    preset: str
-    params: tuple[tuple[str, Any], ...] = ()
-    track: str = "bare"
-
-    def label(self) -> str:
-        extra = ", ".join(f"{k}={v}" for k, v in self.params)
-        return (f"`{self.task}` `{self.preset}`" + (f" ({extra})" if extra else "")
-                + ("" if self.track == "bare" else f" [{self.track} track]"))
-
-
-@dataclass(frozen=True)
-class Claim:
-    id: str
-    title: str
-    source: str
-    published: str
-    assertions: tuple[str, ...]  # "aru > gru", "gru ~ aru"; the first is the headline
-    where: tuple[Where, ...]
-    untested: str = ""  # reference presets not run here, and why
-    notes: str = ""
-    cells: tuple[str, ...] = field(default=())
-    #: The reference's own variant of a cell (its options, as the board names it), used in the
-    #: assertions on every setting that stores it; the plain cell stands in elsewhere.
-    variants: tuple[tuple[str, str], ...] = ()
-
-
-#: The ARU repository's own baselines (aru/baselines.py): arena's gru, lstm, rnn with init="aru".
-ARU_BASELINES = (("gru", "gru[init=aru]"), ("lstm", "lstm[init=aru]"), ("rnn", "rnn[init=aru]"))
-
-
-CLAIMS: tuple[Claim, ...] = (
-    Claim(
-        "aru-counting", "ARU counts far better than GRU (counting)", "ARU phase 3, one seed (42)",
-        "test MSE: ARU 0.0014 · GRU 0.1405 · LSTM 0.4061 · RNN 1.6678 (T=100, p=0.1)",
-        ("aru > gru", "gru > lstm", "lstm > rnn"),
-        (Where("counting", "aru"), Where("counting", "standard")),
-        cells=("aru", "gru", "lstm", "rnn"), variants=ARU_BASELINES,
-        notes="Preset `aru` is the reference's setting (8,000 sequences, hidden 64, Adam 1e-3, batch 128, "
-              "30 epochs, patience 8). `standard` is shorter (4,000 sequences, 20 epochs, lr 3e-3).",
-    ),
-    Claim(
-        "aru-copy", "ARU copies, GRU does not (copy, T=10, D=50)", "ARU phase 2, one seed (42)",
-        "sequence / symbol accuracy: ARU 74.2 % / 96.9 % · GRU 0 / 50.5 % · LSTM 0 / 34.3 % · RNN 0 / 12.9 %",
-        ("aru > gru", "gru > lstm", "lstm > rnn"),
-        (Where("copy", "aru"), Where("copy", "standard")),
-        cells=("aru", "gru", "lstm", "rnn"), variants=ARU_BASELINES,
-        untested="Preset `aru` (14,000 sequences of length 71, hidden 128, up to 100 epochs) was not run: "
-                 "about 8 CPU-minutes per run and cell here, 40 runs for 5 seeds of the four cells.",
-        notes="`standard` copies L=5 symbols over D=20 blanks: a much easier copy than the reference's "
-              "L=10, D=50, so it tests the ordering, not the published gap.",
-    ),
-    Claim(
-        "aru-sparse-events", "ARU counts sparse events better than GRU; LSTM and RNN fail",
-        "ARU phase 4, one seed (42)",
-        "MAE: ARU 0.16 (exact 94.9 %) · GRU 0.43 (71.7 %) · RNN 3.00 · LSTM 3.06 (T=500, q=0.03)",
-        ("aru > gru", "gru > lstm", "gru > rnn"),
-        (Where("sparse-events", "aru"), Where("sparse-events", "standard")),
-        cells=("aru", "gru", "lstm", "rnn"),
-        variants=ARU_BASELINES + (("aru", "aru[gate_preset=sparse-events]"),),
-        untested="Preset `aru` (T=500, 3,500 sequences, 25 epochs) was not run: about 5 CPU-minutes per run.",
-        notes="`standard` has T=100, q=0.05 (5 events on average) and 12 epochs.",
-    ),
-    Claim(
-        "aru-adding", "GRU and ARU solve the adding problem; LSTM and RNN do not", "ARU phase 5, one seed (42)",
-        "test MSE: GRU 0.0009 · ARU 0.0013 · LSTM 0.1631 · RNN 0.1661 (T=200; solved below 0.01)",
-        ("aru > lstm", "gru > lstm", "aru > rnn", "gru ~ aru"),
-        (Where("adding", "aru"), Where("adding", "standard")),
-        cells=("gru", "aru", "lstm", "rnn"), variants=ARU_BASELINES,
-        untested="Preset `aru` (T=200, 10,000 sequences, hidden 128, 50 epochs) was not run: about 15 "
-                 "CPU-minutes per run here.",
-        notes="`standard` has T=50, 3,000 sequences and 12 epochs.",
-    ),
-    Claim(
-        "aru-ag-news", "On AG News GRU ≥ ARU ≥ LSTM, far above RNN", "ARU phase 1, one seed (42)",
-        "test accuracy: GRU 89.29 % · ARU 88.46 % · LSTM 87.61 % · RNN 26.51 %",
-        ("gru > rnn", "aru > rnn", "gru ~ aru"),
-        (Where("ag-news", "standard"), Where("ag-news", "small")),
-        cells=("gru", "aru", "lstm", "rnn"), variants=ARU_BASELINES,
-        untested="Preset `standard` needs the official 120,000-row train file, which is not in "
-                 "../shared/data and cannot be downloaded from this machine.",
-        notes="Preset `small` re-splits the official *test* file (5,320 training texts): it checks the "
-              "ordering only and is not comparable to the published accuracies.",
-    ),
-    Claim(
-        "mogru-copy", "MoGRU beats GRU, MomGRU and LSTM on copy", "MoGRU benchmark, 5 seeds",
-        "token accuracy: MoGRU 0.350±0.010 · GRU 0.221±0.090 · MomGRU 0.243±0.012 · LSTM 0.063±0.001 "
-        "(paired t: vs GRU p=0.038, vs LSTM 4.6e-7, vs MomGRU 1.9e-4)",
-        ("mogru > gru", "mogru > lstm", "mogru > momgru"),
-        (Where("copy", "mogru"), Where("copy", "standard")),
-        cells=("mogru", "gru", "momgru", "lstm"),
-        untested="Preset `mogru` (length 151, 10,000 fresh sequences per epoch, hidden 128, 30 epochs) "
-                 "was not run: the reference itself reports 45 s per epoch for MoGRU on a CPU, about "
-                 "25 minutes per run.",
-    ),
-    Claim(
-        "mogru-adding", "GRU beats MoGRU on adding", "MoGRU benchmark, 5 seeds",
-        "MSE: MoGRU 0.0028±0.0012 · GRU 0.0004±0.0003 · LSTM 0.0030 · MomGRU 0.0027 (vs GRU p=0.0092)",
-        ("gru > mogru", "mogru ~ lstm", "mogru ~ momgru"),
-        (Where("adding", "mogru"), Where("adding", "standard")),
-        cells=("gru", "mogru", "lstm", "momgru"),
-        untested="Preset `mogru` (T=100, 10,000 fresh sequences, 30 epochs) was not run: about 10 "
-                 "CPU-minutes per run.",
-        notes="`standard` places one marker in each half (ARU's variant); MoGRU places both anywhere.",
-    ),
-    Claim(
-        "mogru-trend", "No cell differs on the noisy trend", "MoGRU benchmark, 5 seeds",
-        "sum-of-squares MSE: MoGRU 0.775±0.041 · GRU 0.792±0.031 · LSTM 0.833±0.031 · MomGRU 0.777±0.017 "
-        "(all n.s.)",
-        ("mogru ~ gru", "mogru ~ lstm", "mogru ~ momgru"),
-        (Where("trend", "mogru"), Where("trend", "standard")),
-        cells=("mogru", "gru", "lstm", "momgru"),
-        untested="Preset `mogru` (10,000 fresh sequences, hidden 128, 30 epochs) was not run: about 8 "
-                 "CPU-minutes per run.",
-    ),
-    Claim(
-        "mogru-selective-copy", "MoGRU ≈ GRU ≈ LSTM ≈ 1.0 on selective copy; MomGRU fails",
-        "MoGRU benchmark, 5 seeds",
-        "token accuracy: MoGRU 0.99988 · GRU 0.99998 · LSTM 0.99984 · MomGRU 0.415±0.062 (vs MomGRU p=3.0e-5)",
-        ("mogru > momgru", "mogru ~ gru", "mogru ~ lstm"),
-        (Where("selective-copy", "mogru"), Where("selective-copy", "standard")),
-        cells=("mogru", "gru", "lstm", "momgru"),
-        untested="Preset `mogru` (T=55, 10,000 fresh sequences, hidden 128, 30 epochs) was not run: about "
-                 "6 CPU-minutes per run.",
-    ),
-    Claim(
-        "mogru-interference", "MoGRU resists few distractors better than GRU; LSTM stays at chance",
-        "MoGRU interference deep dive, one seed (42)",
-        "accuracy at K=5: N=10 MoGRU 1.000 · GRU 0.765 · LSTM 0.065; N=50 0.938 · 0.816 · 0.068; "
-        "N=100 0.553 · 0.729 · 0.067; N=200 0.063 · 0.293 · 0.067",
-        ("mogru > gru", "gru > lstm"),
-        (*(Where("interference", "mogru", (("n_distractors", n),)) for n in (10, 20, 50, 100, 200)),
-         Where("interference", "standard", (("n_distractors", 5),)),
-         Where("interference", "standard", (("n_distractors", 10),)),
-         Where("interference", "standard", (("n_distractors", 20),)),
-         Where("interference", "standard", (("n_distractors", 40),))),
-        cells=("mogru", "gru", "lstm", "momgru", "aru"),
-        untested="Preset `mogru` (K=5, N=50, 5,000 fresh samples, hidden 96, 25 epochs) and its N sweep "
-                 "up to 200 were not run: 2–10 CPU-minutes per run.",
-        notes="`standard` has K=3 pairs and vocabulary 16; the sweep n_distractors ∈ {5, 10, 20, 40} is "
-              "stored as its own settings.",
-    ),
-    Claim(
-        "mogru-cwru", "GRU beats LSTM and MoGRU on CWRU at every noise level",
-        "MoGRU bearing benchmark, one seed (42)",
-        "best val accuracy (GRU / LSTM / MoGRU): σ=0 .474/.411/.355 · 0.5 .493/.465/.313 · 1.0 .495/.486/.299 "
-        "· 2.0 .468/.449/.298",
-        ("gru > mogru", "gru > lstm"),
-        (*(Where("cwru", "mogru", (("noise", sigma),)) for sigma in (0.0, 0.5, 1.0, 2.0)),
-         Where("cwru", "mogru-reference"),
-         Where("cwru", "standard", (("noise", 0.0),)),
-         Where("cwru", "standard", (("noise", 0.5),)),
-         Where("cwru", "standard", (("noise", 1.0),)),
-         Where("cwru", "standard", (("noise", 2.0),))),
-        cells=("gru", "lstm", "mogru", "momgru", "aru"),
-        untested="Presets `mogru` (windows of 1,024 steps, 15 epochs, a leak-free time split) and "
-                 "`mogru-reference` (the reference's reading and random 80/20 split, in which 95 % of the test "
-                 "windows overlap a training window) were not run yet: about 4 CPU-minutes per run.",
-        notes="`standard` uses windows of 256 steps and a time-contiguous split (no leakage); the noise "
-              "sweep σ ∈ {0, 0.5, 1, 2} is added after z-scoring, as in the reference.",
-    ),
-    Claim(
-        "hsru-parity", "HSRU solves temporal parity; LSTM stays at chance", "HSRU report (docs/HSRU-LIF-RNN.pdf)",
-        "best accuracy: HSRU 100 / 100 / 100 % · LSTM 53.75 / 51.88 / 51.02 % at T=10/30/60",
-        ("hsru > lstm",),
-        (Where("parity", "hsru"), Where("parity", "standard")),
-        cells=("hsru", "hsru-bptt", "lstm", "gru"),
-        notes="Preset `hsru` is the fixed-length variant of the reference (T=50, hidden 128, 12,800 "
-              "samples, AdamW 1e-3, batch 256, 40 epochs); the curriculum variant is not implemented. "
-              "`standard` has T=30.",
-    ),
-)
 
 
 def parse(assertion: str) -> tuple[str, str, str]:
@@ -321,14 +153,19 @@ def compare_pair(text: str, a_scores: dict[int, float], b_scores: dict[int, floa
 def adjust_family(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One claim's family: Holm over the t-test p-values of all its assertions, and separately
     over the TOST p-values of its ``~`` assertions; then each assertion's decision (better /
-    worse / inconclusive, from A's side) and whether it holds."""
-    for ch, p in zip(checks, stats.holm([c["p_ttest"] for c in checks])):
+    worse / inconclusive, from A's side) and whether it holds. An assertion with fewer than
+    MIN_SEEDS matched seeds is pending: shown, but left out of the family and undecided."""
+    pending = [c for c in checks if c["n"] < MIN_SEEDS]
+    tested = [c for c in checks if c["n"] >= MIN_SEEDS]
+    for ch in pending:
+        ch.update(p_holm=None, p_tost_holm=None, decision=None, holds=f"pending ({ch['n']}/{MIN_SEEDS} seeds)")
+    for ch, p in zip(tested, stats.holm([c["p_ttest"] for c in tested])):
         ch["p_holm"] = p
         ch["decision"] = stats.decide(ch["mean_diff"], p, higher_is_better=ch["higher_is_better"])
-    eq = [c for c in checks if c["op"] == "~"]
+    eq = [c for c in tested if c["op"] == "~"]
     for ch, p in zip(eq, stats.holm([c["p_tost"] for c in eq])):
         ch["p_tost_holm"] = p
-    for ch in checks:
+    for ch in tested:
         if ch["op"] == ">":
             ch["p_tost_holm"] = None
         ch["holds"] = holds(ch)
@@ -371,8 +208,15 @@ def verdict(checks: list[dict[str, Any]]) -> str:
         return "not testable here"
     head = checks[0]
     h = head["holds"]
+    if h.startswith("pending"):
+        return f"pending ({head['n']} of {MIN_SEEDS} seeds)"
+    waiting = sum(c["holds"].startswith("pending") for c in checks)
     if h == "yes":
-        return "reproduced" if all(c["holds"] == "yes" for c in checks) else "partly reproduced"
+        if any(c["holds"] not in ("yes",) and not c["holds"].startswith("pending") for c in checks):
+            return "partly reproduced"
+        if waiting:
+            return f"headline reproduced, {waiting} assertion{'s' * (waiting > 1)} pending"
+        return "reproduced"
     why = {"reversed": "reversed", "at chance": "better, but at chance", "differs": "differs",
            "not shown": "equivalence not shown", "not testable": "no anchors, equivalence not testable"}.get(h)
     if why is None:  # '>' not shown
@@ -429,20 +273,62 @@ def setting_entry(label: str, s: Any, cells: tuple[str, ...], checks: list[dict[
             "summary": summary, "checks": checks}
 
 
-def claim_settings(claim: Claim, settings: list[Any], wheres: Any) -> list[dict[str, Any]]:
-    """The claim's testable stored settings among ``wheres``, with their (unadjusted) checks."""
-    out = []
+def claim_cells(claim: Claim) -> tuple[str, ...]:
+    """The claim's cells, each followed by the reference's own variant of it where it has one."""
+    return tuple(dict.fromkeys(c for pair in ((c, dict(claim.variants).get(c, c)) for c in claim.cells)
+                               for c in pair))
+
+
+def run_cost(s: Any, cells: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Per stored cell of the claim: its runs on the setting (results and seeds) and the median
+    wall time of one run as stored (``duration_s``)."""
+    out = {}
+    for c in cells:
+        runs = [r for r in s.runs.get(c, []) if r["status"] in stats.RESULT_STATUSES]
+        if runs:
+            times = [float(r["duration_s"]) for r in runs if r.get("duration_s")]
+            out[c] = {"runs": len(runs), "seeds": sorted(r["seed"] for r in runs),
+                      "median_s": statistics.median(times) if times else None}
+    return out
+
+
+def claim_settings(claim: Claim, settings: list[Any], wheres: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The claim's testable stored settings among ``wheres``, with their (unadjusted) checks and
+    costs; and the settings not testable yet (not stored, or without a pair), with what is stored."""
+    out, waiting = [], []
     for where in wheres:
         s = find_setting(settings, where)
-        if s is None:
-            continue
-        checks = check_setting(s, claim.assertions, claim.variants)
+        checks = check_setting(s, claim.assertions, claim.variants) if s is not None else []
+        cost = run_cost(s, claim_cells(claim)) if s is not None else {}
         if checks:
-            cells = tuple(c for pair in ((c, dict(claim.variants).get(c, c)) for c in claim.cells) for c in pair)
-            entry = setting_entry(where.label(), s, tuple(dict.fromkeys(cells)), checks)
-            entry["base"] = dataclasses.replace(where, track="bare").label()
+            entry = setting_entry(where.label(), s, claim_cells(claim), checks)
+            entry.update(base=dataclasses.replace(where, track="bare").label(), reference=where.reference,
+                         cost=cost)
             out.append(entry)
-    return out
+        else:
+            waiting.append({"where": where.label(), "reference": where.reference, "cost": cost})
+    return out, waiting
+
+
+def scale_verdict(tested: list[dict[str, Any]], waiting: list[dict[str, Any]]) -> str:
+    """The verdicts at one scale (the reference's, or arena's smaller presets), setting by
+    setting; settings with nothing to test yet say so."""
+    parts = [f"{st['verdict']} ({st['where']})" for st in tested]
+    parts += [f"not run yet ({w['where']})" for w in waiting]
+    return ", ".join(parts) if parts else "—"
+
+
+def reference_change(reference: list[dict[str, Any]], smaller: list[dict[str, Any]]) -> str:
+    """Whether the verdict at the reference's scale differs from the one at arena's smaller preset."""
+    done = [st for st in reference if not st["verdict"].startswith("pending")]
+    if not done or not smaller:
+        return ("no verdict at the reference's scale yet" if smaller else
+                "the claim has no smaller setting here" if done else "—")
+    small = {st["verdict"] for st in smaller}
+    ref = {st["verdict"] for st in done}
+    if ref == small:
+        return f"same verdict ({', '.join(sorted(ref))})"
+    return f"{' / '.join(sorted(small))} at the smaller preset → {' / '.join(sorted(ref))} at the reference's scale"
 
 
 def matched_wheres(claim: Claim) -> list[Where]:
@@ -480,141 +366,29 @@ def evaluate(db: str) -> dict[str, Any]:
     for claim in CLAIMS:
         entry: dict[str, Any] = {"id": claim.id}
         # The claim as published (bare track), then at matched capacity: two Holm families.
-        bare = claim_settings(claim, settings, claim.where)
-        matched = claim_settings(claim, settings, matched_wheres(claim))
+        bare, entry["not_run"] = claim_settings(claim, settings, claim.where)
+        matched, _ = claim_settings(claim, settings, matched_wheres(claim))
         entry["settings"] = bare + matched
         for family in (bare, matched):
             checks = [c for st in family for c in st["checks"]]
             adjust_family(checks)
-            n_tests += len(checks)
-            n_equiv += sum(c["op"] == "~" for c in checks)
+            n_tests += sum(not c["holds"].startswith("pending") for c in checks)
+            n_equiv += sum(c["op"] == "~" and not c["holds"].startswith("pending") for c in checks)
         for st in entry["settings"]:
             st["verdict"] = verdict(st["checks"])
+        reference = [st for st in bare if st["reference"]]
+        smaller = [st for st in bare if not st["reference"]]
         entry["verdict"] = claim_verdict({"settings": bare})
-        entry["matched"] = matched_change(bare, matched)
+        entry["reference_verdict"] = scale_verdict(reference, [w for w in entry["not_run"] if w["reference"]])
+        entry["standard_verdict"] = scale_verdict(smaller, [w for w in entry["not_run"] if not w["reference"]])
+        entry["against_standard"] = reference_change(reference, smaller)
+        entry["matched"] = matched_change(bare, matched) if matched_wheres(claim) else "—"
         report.append(entry)
-    sys.path.insert(0, str(Path(__file__).parent))
     import carried_state
 
     return {"n_tests": n_tests, "n_equivalence_tests": n_equiv, "alpha": ALPHA, "margin": MARGIN,
             "min_learned": MIN_LEARNED, "n_boot": N_BOOT, "claims": report,
             "language_models": carried_state.evaluate(store)}
-
-
-def fmt(v: Any, digits: int = 3) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        if math.isinf(v):
-            return "∞" if v > 0 else "−∞"
-        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e4):
-            return f"{v:.2e}"
-        return f"{v:.{digits}g}"
-    return str(v)
-
-
-def signed(v: float | None) -> str:
-    return "—" if v is None else f"{v:+.3f}"
-
-
-def score_text(sm: dict[str, Any]) -> str:
-    if sm["all_failed"] and sm["scored"]:
-        return "floor (all failed)"
-    from arena.leaderboard import score_text as text
-
-    return text(sm["score"], sm["ci_low"], sm["ci_high"], sm["scores"])
-
-
-def diff_text(ch: dict[str, Any]) -> str:
-    if ch["mean_diff"] is None:
-        return "—"
-    if ch["diff_ci"][0] is not None:
-        return f"{signed(ch['mean_diff'])} [{signed(ch['diff_ci'][0])}, {signed(ch['diff_ci'][1])}]"
-    return f"{signed(ch['mean_diff'])} (values " + ", ".join(f"{v:+.3g}" for v in ch["diffs"]) + ")"
-
-
-def anchors_text(st: dict[str, Any]) -> str:
-    arrow = "↑" if st["higher_is_better"] else "↓"
-    if not st["scored"]:
-        return (f"Test `{st['metric']}` {arrow}: the task declares no usable anchors, so the values are "
-                "compared unnormalised and failed runs are left out of the tests")
-    scale = "log scale, " if st["scale"] == "log" else ""
-    return f"Test `{st['metric']}` {arrow} ({scale}chance {fmt(st['chance'])} → score 0, solved {fmt(st['solved'])} → score 1)"
-
-
-def render(result: dict[str, Any], intro: str) -> str:
-    by_id = {c.id: c for c in CLAIMS}
-    out = [intro.rstrip(), ""]
-    out += ["## Summary", "", "| claim | source | verdict | at matched capacity |", "|---|---|---|---|"]
-    for entry in result["claims"]:
-        c = by_id[entry["id"]]
-        out.append(f"| [{c.title}](#{c.id}) | {c.source} | {entry['verdict']} | {entry.get('matched', 'not run yet')} |")
-    lm = result.get("language_models")
-    if lm is not None:
-        out.append(f"| [GRUfinity: a carried state lowers the test bits per character](#grufinity-carried-state) | "
-                   f"GRUfinity README | {lm['verdict']} | (tested at matched capacity) |")
-        out.append("| [MARU: O(1) generation](#maru-generation) | MARU README | "
-                   f"{'measured' if lm['speed'] else 'not measured yet'} | — |")
-    out.append("")
-    margin, n_boot = fmt(result["margin"]), f"{result['n_boot']:,}"
-    for entry in result["claims"]:
-        c = by_id[entry["id"]]
-        out += [f"<a id=\"{c.id}\"></a>", f"## {c.title}", "", f"- **Source:** {c.source}.",
-                f"- **Published:** {c.published}.",
-                f"- **Assertions checked:** {', '.join('`' + a + '`' for a in c.assertions)} (first = headline)."]
-        if c.notes:
-            out.append(f"- **Settings:** {c.notes}")
-        if c.untested:
-            out.append(f"- **Not run here:** {c.untested}")
-        out.append("")
-        if not entry["settings"]:
-            out += ["**Verdict: not testable here** — no stored setting has these cells.", ""]
-            continue
-        for st in entry["settings"]:
-            value_kind = "geometric mean" if st["scale"] == "log" else "mean"
-            out += [f"### {st['where']}: {st['verdict']}", "",
-                    (f"{anchors_text(st)}. Value: {value_kind} of the finished runs; score: mean over seeds "
-                     "with its 95 % t-interval (the values when n < 5); failed or diverged runs score −1."), "",
-                    f"| cell | value ({value_kind}) | score [95 % CI] | n | failed/diverged |", "|---|---|---|---|---|"]
-            for cell, sm in st["summary"].items():
-                k = sm["failed"] + sm["diverged"]
-                value = f"failed ({k}/{sm['n']})" if sm["all_failed"] else fmt(sm["value"], 4)
-                out.append(f"| {cell} | {value} | {score_text(sm)} | {sm['n']} | {k} |")
-            out += ["", ("| assertion | n | score A − B [95 % CI] | p (paired t) | p (Holm) | p TOST (Holm) | d_z | "
-                         f"P(A better) [95 % CI, {n_boot} resamples] | holds |"),
-                    "|---|---|---|---|---|---|---|---|---|"]
-            for ch in st["checks"]:
-                pi = fmt(ch["prob_improvement"], 2)
-                if ch["pi_ci"][0] is not None:
-                    pi += f" [{fmt(ch['pi_ci'][0], 2)}, {fmt(ch['pi_ci'][1], 2)}]"
-                tost = fmt(ch["p_tost_holm"]) if ch["op"] == "~" else ""
-                out.append(f"| `{ch['assertion']}` | {ch['n']} | {diff_text(ch)} | {fmt(ch['p_ttest'])} | "
-                           f"{fmt(ch['p_holm'])} | {tost} | {fmt(ch['effect_size'], 2)} | {pi} | {ch['holds']} |")
-            out.append("")
-    if lm is not None:
-        import carried_state
-
-        out += carried_state.render(lm)
-    out += [(f"*{result['n_tests']} assertions in all, {result['n_equivalence_tests']} of them `~`. "
-            "Scores: chance = 0, solved = 1 on the metric's scale (log10 for errors); failed and diverged "
-            "runs, and finished runs below it, score the floor −1, so a failure never counts as a "
-            "chance-level result. Each claim is one family: the paired t-test p-values of all its "
-            "assertions on all its settings are Holm-corrected together, and separately the TOST p-values "
-            f"of its `~` assertions, at α = {result['alpha']}. `A > B` holds (yes) when A is shown better and "
-            f"A's mean score is at least {fmt(result['min_learned'])} (5 % of the way from chance to solved); "
-            "*at chance* when shown better below that; *reversed* when shown worse; *no* when inconclusive "
-            "(not shown better, which is not the same as tied). `A ~ B` holds (yes, equivalent) when TOST "
-            f"shows the mean score difference within ±{margin} (5 % of the chance-to-solved range); "
-            "*differs* when it does not and the t-test shows a difference; *not shown* otherwise — a "
-            "difference that is not significant is not evidence of equality, and more `~` assertions in "
-            "a claim make equivalence harder to show. A difference smaller than the margin can be both "
-            "significant and equivalent: `~` then holds. `~` never holds where one cell's run failed and the "
-            "other's finished on the same seed. d_z: mean difference over its standard deviation, positive "
-            "when A is better. P(A better): share of matched seeds on which A scores higher (ties ½), its "
-            f"CI a percentile bootstrap over the seed pairs with n_boot = {n_boot} resamples. "
-            "Generated by `python benchmarks/reproduction.py` from `leaderboard.db`; "
-            "`tests/test_reproduction.py` checks that this file matches the store.*"), ""]
-    return "\n".join(out)
 
 
 def intro_text() -> str:

@@ -47,11 +47,16 @@ def test_every_claim_has_a_verdict_in_the_report():
     assert len(rows) == len(rep.CLAIMS) and len(lm_rows) == 2
     assert "(#grufinity-carried-state)" in lm_rows[0] and "(#maru-generation)" in lm_rows[1]
     assert any(v in lm_rows[0] for v in ("reproduced", "not run yet", "not testable"))
+    verdicts = ("reproduced", "not testable here", "pending", "not run yet")
     for claim, row in zip(rep.CLAIMS, rows):
         assert f"(#{claim.id})" in row
-        verdict, matched = (c.strip() for c in row.strip().strip("|").split(" | ")[2:4])  # claim, source, verdict, at matched capacity
-        assert any(v in verdict for v in ("reproduced", "not testable here")), row
-        assert matched == "not run yet" or "reproduced" in matched or "not testable" in matched, row
+        # claim, source, at the reference's scale, at the smaller preset, at matched capacity
+        reference, smaller, matched = (c.strip() for c in row.strip().strip("|").split(" | ")[2:5])
+        has_reference = any(w.reference for w in claim.where)
+        has_smaller = any(not w.reference for w in claim.where)
+        assert (reference == "—") != has_reference and any(v in reference for v in verdicts + ("—",)), row
+        assert (smaller == "—") != has_smaller and any(v in smaller for v in verdicts + ("—",)), row
+        assert matched in ("not run yet", "—") or "reproduced" in matched or "not testable" in matched, row
 
 
 def test_the_report_states_its_rules():
@@ -201,3 +206,46 @@ def test_claims_use_the_references_own_variant_where_it_is_stored():
     assert check["assertion"] == "aru > gru[init=aru]" and check["b"] == "gru[init=aru]"
     sparse = next(c for c in rep.CLAIMS if c.id == "aru-sparse-events")
     assert ("aru", "aru[gate_preset=sparse-events]") in sparse.variants
+
+
+def test_pairs_below_five_seeds_are_pending_and_left_out_of_the_family():
+    """One seed of a reference-scale pair is shown, never decided, and does not weaken the Holm
+    correction of the assertions that have their five seeds."""
+    rep = load()
+    full = ("aru > gru", [0.9, 0.8, 0.85, 0.95, 0.9], [0.5, 0.45, 0.55, 0.5, 0.4])
+    alone = rep.adjust_family([rep.compare_pair(full[0], dict(zip(SEEDS, full[1])), dict(zip(SEEDS, full[2])))])
+    with_pending = rep.adjust_family([
+        rep.compare_pair(full[0], dict(zip(SEEDS, full[1])), dict(zip(SEEDS, full[2]))),
+        rep.compare_pair("gru > lstm", {0: 0.5}, {0: 0.1})])
+    assert with_pending[0]["p_holm"] == alone[0]["p_holm"] and with_pending[0]["holds"] == "yes"
+    assert with_pending[1]["holds"] == "pending (1/5 seeds)" and with_pending[1]["p_holm"] is None
+    assert rep.verdict(with_pending) == "headline reproduced, 1 assertion pending"
+    head_pending = rep.adjust_family([rep.compare_pair("aru > gru", {0: 0.9, 1: 0.8}, {0: 0.1, 1: 0.2})])
+    assert rep.verdict(head_pending) == "pending (2 of 5 seeds)"
+
+
+def test_the_reference_scale_is_compared_with_the_smaller_preset():
+    rep = load()
+    ref = [{"verdict": "reproduced", "where": "`counting` `aru`"}]
+    small = [{"verdict": "partly reproduced", "where": "`counting` `standard`"}]
+    assert rep.reference_change(ref, small) == \
+        "partly reproduced at the smaller preset → reproduced at the reference's scale"
+    assert rep.reference_change(small, small).startswith("same verdict")
+    assert rep.reference_change([{"verdict": "pending (1 of 5 seeds)"}], small) == \
+        "no verdict at the reference's scale yet"
+
+
+def test_the_cost_of_the_reference_scale_comes_from_the_stored_runs():
+    rep = load()
+    s = setting_with_a_diverged_cell([0.01, 0.02, 0.015, 0.01, 0.012])
+    for k, r in enumerate(s.runs["aru"]):
+        r["duration_s"] = 100.0 + 10 * k
+    cost = rep.run_cost(s, ("aru", "gru", "mogru"))
+    assert cost["aru"] == {"runs": 5, "seeds": SEEDS, "median_s": 120.0}
+    assert "gru" not in cost and cost["mogru"]["median_s"] is None  # diverged runs without a stored time
+    import reproduction_report as report
+
+    lines = report.cost_lines({"settings": [{"where": "`counting` `aru`", "reference": True, "cost": cost}],
+                               "not_run": [{"where": "`copy` `aru`", "reference": True, "cost": {}}]})
+    assert "aru 120 s (5 of 5 seeds stored)" in lines[1] and "not measured" in lines[1]
+    assert "not run yet" in lines[2]
