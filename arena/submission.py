@@ -3,11 +3,11 @@
 - ``export_results``: the user's runs as result files (the record a worker returns: run
   identity, status, metrics, curves, sizes, environment with the plugin distributions and
   versions that trained them), one file per run, written atomically.
-- ``verify``: re-runs K of them chosen at random (seeded) here and compares the stored metrics
-  with the new ones: bitwise when the torch version and thread count are those of the run's
-  environment, else within ``rel_tol``. A file whose record is malformed, or whose key is not
-  the hash of its configuration, fails at once. The report (``VERIFICATION``, in the folder)
-  lists every file's sha256 and whether the sample passed.
+- ``verify``: re-runs K of them chosen at random (a fresh seed unless given, recorded) here and
+  compares the stored metrics with the new ones: bitwise when the torch version, thread count
+  and device type are those of the run, else within ``rel_tol``. A file whose record is
+  malformed, or whose key is not the hash of its configuration, fails at once. The report
+  (``VERIFICATION``, in the folder) lists every file's sha256 and whether the sample passed.
 - ``verified_files``: the files a passing report covers, unchanged since (same sha256):
   what `arena ingest` merges unless told ``--unverified``.
 """
@@ -78,9 +78,12 @@ def compare_metrics(stored: dict[str, dict[str, float]], fresh: dict[str, dict[s
     return out
 
 
-def verify(folder: str | Path, *, sample: int, seed: int = 0, rel_tol: float = REL_TOL,
+def verify(folder: str | Path, *, sample: int, seed: int | None = None, rel_tol: float = REL_TOL,
            device: str = "cpu") -> dict[str, Any]:
-    """Re-run ``sample`` randomly chosen result files of ``folder``; write and return the report."""
+    """Re-run ``sample`` randomly chosen result files of ``folder``; write and return the report.
+
+    ``seed`` None draws a fresh seed (recorded in the report): a fixed default would let whoever
+    writes the files know in advance which ones are re-run."""
     import torch
 
     from arena.validate import record_problem
@@ -99,11 +102,14 @@ def verify(folder: str | Path, *, sample: int, seed: int = 0, rel_tol: float = R
                            "outcome": "invalid", "detail": problem})
         elif rec["status"] == "done":
             valid.append((path, rec))
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**31)
     chosen = random.Random(seed).sample(valid, min(sample, len(valid)))
     for path, rec in chosen:
         env = rec.get("environment") or {}
         threads = int(env.get("threads") or 1)
-        bitwise = env.get("torch") == torch.__version__  # the re-run uses the run's own thread count
+        # The re-run uses the run's own thread count; bitwise needs the same torch and device type.
+        bitwise = env.get("torch") == torch.__version__ and (rec.get("device") or "cpu") == device
         fresh = run_one(rec["spec"], device=device, threads=threads)
         if fresh["status"] != rec["status"]:
             diffs = [f"status: stored {rec['status']}, re-run {fresh['status']}"]

@@ -36,6 +36,8 @@ def test_views_show_the_union_and_mark_the_shipped_runs(arena, board, tmp_path):
     assert "shipped board" in text and str(board) in text
     pairs = arena.json("compare", "rnn", "lstm", "--format", "json")  # user's rnn against the board's lstm
     assert pairs and all(p["n"] == 2 for p in pairs)
+    for args in (("compare", "rnn", "lstm"), ("leaderboard", "--aggregate")):  # the other text views say so too
+        assert "Shown with the shipped board" in arena(*args).stdout, args
     assert digest(board) == before  # never written
     assert (tmp_path / "home" / "leaderboard.db").exists()
 

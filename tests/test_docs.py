@@ -2,6 +2,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 from arena import hookspecs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,6 +39,37 @@ def test_the_readme_main_job_trains_into_the_users_store_not_the_shipped_board(t
     assert "5 runs planned: 0 already stored, 0 running elsewhere, 5 to train" in res.stderr
     assert str(tmp_path / "home" / "leaderboard.db") in res.stderr
     assert hashlib.sha256((REPO / "leaderboard.db").read_bytes()).hexdigest() == before
+
+
+@pytest.mark.slow
+def test_the_readme_commands_leave_the_shipped_leaderboard_db_unchanged(tmp_path, monkeypatch):
+    """Issue 21: the README's main job trained for real (at the smoke preset, to stay short), then
+    the read commands over the union and a results export, all from the checkout with the
+    package's board (the repository's leaderboard.db): its bytes are the same afterwards."""
+    import hashlib
+    import subprocess
+
+    from tests.conftest import arena_exe
+
+    board = REPO / "leaderboard.db"
+    before = hashlib.sha256(board.read_bytes()).hexdigest()
+    monkeypatch.delenv("ARENA_BOARD")
+    run_cmd, _ = readme_commands()
+    commands = [
+        [*run_cmd.split(" && ")[-1].split()[1:], "--preset", "smoke"],
+        ["leaderboard", "--task", "copy"],
+        ["compare", "gru", "lstm", "--task", "copy"],
+        ["export", "--format", "csv", "-o", str(tmp_path / "runs.csv")],
+        ["export", "--format", "results", "-o", str(tmp_path / "sub")],
+    ]
+    for args in commands:
+        res = subprocess.run([arena_exe(), *args], cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, f"arena {' '.join(args)}:\n{res.stdout}\n{res.stderr}"
+        if args[0] == "leaderboard":
+            assert "Shown with the shipped board" in res.stdout and str(board.resolve()) in res.stdout
+    assert len(list((tmp_path / "sub").glob("*.result.json"))) == 5  # the user's five runs, not the board's
+    assert (tmp_path / "home" / "leaderboard.db").is_file()
+    assert hashlib.sha256(board.read_bytes()).hexdigest() == before
 
 
 def test_ci_runs_the_readme_test_command():

@@ -67,3 +67,19 @@ def test_a_malformed_file_is_invalid_in_the_report(arena, submission):
     (submission / "junk.result.json").write_text('{"spec": 1}')
     res = arena("verify", str(submission), "--sample", "1", ok=False)
     assert res.exit_code == 1 and "invalid" in res.stdout
+
+
+def test_the_sample_is_drawn_afresh_unless_seeded_and_a_gpu_run_is_compared_within_tolerance(arena, submission):
+    report = lambda: json.loads((submission / "verification.json").read_text())  # noqa: E731
+    arena("verify", str(submission), "--sample", "1")
+    assert isinstance(report()["seed"], int)  # drawn here, recorded: a submitter cannot know it in advance
+    for f in submission.glob("*.result.json"):  # as if trained on a GPU: no bitwise claim against a CPU re-run
+        rec = json.loads(f.read_text())
+        f.write_text(json.dumps({**rec, "device": "cuda"}))
+    picked = []
+    for _ in range(2):
+        arena("verify", str(submission), "--sample", "1", "--seed", "7")
+        (check,) = report()["checks"]
+        assert report()["seed"] == 7 and check["compared"] == "within 0.0001 relative"
+        picked.append(check["key"])
+    assert picked[0] == picked[1]  # the same seed, the same choice

@@ -46,6 +46,7 @@ def test_a_plugin_cell_reaches_the_board_from_the_wheel(tmp_path):
     where = sh(py, "-c", "import arena, pathlib; print(pathlib.Path(arena.__file__).parent)", env=env, cwd=tmp_path)
     pkg = Path(where.stdout.strip())
     assert pkg.parent == target and (pkg / "leaderboard.db").is_file() and not (pkg / "leaderboard.db").is_symlink()
+    assert (pkg / "leaderboard.db").read_bytes() == (REPO / "leaderboard.db").read_bytes()  # the board, copied
 
     # The shipped board comes with the wheel: the default store reads it.
     shown = sh(arena, "leaderboard", "--track", "bare", env=env, cwd=tmp_path).stdout

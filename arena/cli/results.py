@@ -52,6 +52,9 @@ def leaderboard(task: str | None, aggregate: bool, fmt: str, track: str | None, 
     if aggregate:
         text, ok = aggregate_text(store, task, fmt, track)
         click.echo(text, err=not ok)
+        note = board_note(store) if ok and fmt in ("table", "markdown") else ""
+        if note:
+            click.echo("\n" + note)
         return
     rows = task_board(store, task=task, track=track)
     if not rows:
@@ -124,6 +127,9 @@ def compare(a: str, b: str, task: str | None, fmt: str, track: str | None, db: s
         r.update(compare_display(r))
     click.echo(render(rows, ["track", "task", "preset", "setting", "metric", "n", "A", "B", "A - B [95% CI]", "p_holm", "A is",
                              "p_tost_holm", "equivalence"], fmt))
+    note = board_note(store) if fmt in ("table", "markdown") else ""
+    if note:
+        click.echo("\n" + note)
 
 
 @cli.command()

@@ -57,15 +57,18 @@ def ingest(folder: str, delete: bool, unverified: bool, db: str | None) -> None:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
 @click.option("--sample", "-k", default=3, show_default=True, type=click.IntRange(1),
               help="How many runs to re-run, chosen at random.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the random choice.")
+@click.option("--seed", default=None, type=int, help="Seed of the random choice [default: a fresh one, recorded "
+                                                    "in verification.json; give it to repeat a choice].")
 @click.option("--rel-tol", default=1e-4, show_default=True, type=click.FloatRange(0),
               help="Tolerance when the torch version differs from the runs' (else bitwise).")
-def verify(folder: str, sample: int, seed: int, rel_tol: float) -> None:
+def verify(folder: str, sample: int, seed: int | None, rel_tol: float) -> None:
     """Re-run K randomly chosen runs of a folder of result files and check their stored metrics.
 
-    Bitwise at the same torch version (each run re-runs at its own thread count), within
-    --rel-tol otherwise. Writes verification.json in the folder: `arena ingest` then stores the
-    files it covers if every sampled run reproduced. Exit status 1 if any did not.
+    Bitwise at the same torch version on a CPU run (each run re-runs at its own thread count),
+    within --rel-tol otherwise. Writes verification.json in the folder: `arena ingest` then
+    stores the files it covers if every sampled run reproduced. Exit status 1 if any did not.
+    Maintainers run it themselves: a verification.json that comes with a submission proves
+    nothing (it is overwritten here).
     """
     from arena.submission import VERIFICATION, verify as run_verify
     from arena.tables import render
@@ -77,7 +80,8 @@ def verify(folder: str, sample: int, seed: int, rel_tol: float) -> None:
     click.echo(render(report["checks"], ["outcome", "cell", "task", "seed", "compared", "key", "detail"]))
     verdict = "passed" if report["passed"] else "FAILED"
     click.echo(f"verification {verdict}: {sum(c['outcome'] == 'reproduced' for c in report['checks'])} of "
-               f"{report['sample']} sampled runs reproduced; report in {folder}/{VERIFICATION}", err=True)
+               f"{report['sample']} sampled runs reproduced (--seed {report['seed']}); report in "
+               f"{folder}/{VERIFICATION}", err=True)
     if not report["passed"]:
         sys.exit(1)
 
