@@ -1,4 +1,5 @@
-"""What the shipped store holds of the matched and stacked tracks, and what it cost.
+"""What the shipped store holds of the matched and stacked tracks and of the references'
+presets (benchmarks/fill_reference.py), and what it cost.
 
 For each track with a budget (docs/tracks.md) and each task: the cells with all five board
 seeds finished (done or diverged), the cells still missing some, the finished runs, and the
@@ -16,6 +17,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from fill_reference import EXTRA, HEADLINE
 from fill_tracks import CELLS, MATCHED_TASKS, SLOW_CELLS, STACKED_TASKS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +29,9 @@ SEEDS = frozenset(range(5))
 FINISHED = ("done", "diverged")
 #: The fill's tracks, as arena.tracks.track_of names them, with the tasks each must cover.
 TRACKS = {"matched": MATCHED_TASKS, "matched 2×residual-mlp": STACKED_TASKS}
+#: (task, preset) of the references' own settings: the reference-scale fill's, and HSRU's parity.
+REFERENCE = tuple(dict.fromkeys([(task.split("[", 1)[0], preset) for _, task, preset, _ in HEADLINE + EXTRA]
+                                + [("parity", "hsru")]))
 
 
 def progress(db: str) -> dict[str, dict[str, dict]]:
@@ -59,7 +64,43 @@ def progress(db: str) -> dict[str, dict[str, dict]]:
     return out
 
 
-def render(prog: dict[str, dict[str, dict]]) -> str:
+def reference_progress(db: str) -> list[dict]:
+    """Per reference setting (bare track) and cell as the board names it: seeds finished, the
+    median wall time of one run and the worker time, in the order of REFERENCE."""
+    import statistics
+
+    from arena.leaderboard import load_settings
+    from arena.store import open_store
+
+    store = open_store(db, write=False)
+    try:
+        settings = [s for s in load_settings(store, track="bare") if (s.task, s.preset) in REFERENCE]
+    finally:
+        store.close()
+    rows = []
+    for s in sorted(settings, key=lambda s: REFERENCE.index((s.task, s.preset))):
+        for cell, runs in s.runs.items():
+            done = [r for r in runs if r["status"] in FINISHED and r["seed"] in SEEDS]
+            times = [r["duration_s"] for r in done if r["duration_s"]]
+            if done:
+                rows.append({"setting": f"{s.task} `{s.preset}`" + (f" {s.label}" if s.label else ""),
+                             "cell": cell, "seeds": len({r["seed"] for r in done}),
+                             "median_s": statistics.median(times) if times else None,
+                             "worker_s": sum(times)})
+    return rows
+
+
+def render_reference(rows: list[dict]) -> list[str]:
+    lines = ["**The references' presets** (bare track; `python benchmarks/fill_reference.py`):", "",
+             "| setting | cell | seeds finished | one run (median) | worker time |", "|---|---|---:|---:|---:|"]
+    for r in rows:
+        med = "—" if r["median_s"] is None else f"{r['median_s'] / 60:,.1f} min"
+        lines.append(f"| {r['setting']} | {r['cell']} | {r['seeds']}/5 | {med} | {r['worker_s'] / 60:,.0f} min |")
+    total = sum(r["worker_s"] for r in rows) / 3600
+    return lines + ["", f"Worker time at the references' presets so far: {total:.1f} h.", ""]
+
+
+def render(prog: dict[str, dict[str, dict]], reference: list[dict] | None = None) -> str:
     lines = []
     for track, tasks in prog.items():
         lines += [f"**{track}** (`arena leaderboard --track '{track}'`):", "",
@@ -71,6 +112,8 @@ def render(prog: dict[str, dict[str, dict]]) -> str:
                          f"{e['worker_s'] / 60:,.0f} min |")
         total = sum(e["worker_s"] for e in tasks.values()) / 3600
         lines += ["", f"Worker time on this track so far: {total:.1f} h.", ""]
+    if reference is not None:
+        lines += render_reference(reference)
     return "\n".join(lines)
 
 
@@ -84,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{DOC} has no section between {BEGIN.strip()} and {END}", file=sys.stderr)
         return 2
     head, rest = text.split(BEGIN, 1)
-    new = head + BEGIN + render(progress(args.db)) + "\n" + END + rest.split(END, 1)[1]
+    new = head + BEGIN + render(progress(args.db), reference_progress(args.db)) + "\n" + END + rest.split(END, 1)[1]
     if args.check:
         if new != text:
             print("docs/leaderboard.md's track progress is out of date: run python benchmarks/track_progress.py",
