@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from arena import files
+
 CACHE_ENV = "ARENA_APP_CACHE_DIR"
 _MEMO_MAX = 20_000
 
@@ -64,13 +66,10 @@ def fingerprint() -> str:
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> bool:
-    """``write(tmp)`` then rename it to ``path``, so no reader ever sees half a file; False when
-    the folder is not writable (a cache that cannot be written only costs speed)."""
+    """:func:`arena.files.write_atomic`, or False when the folder is not writable (a cache that
+    cannot be written only costs speed)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        write(tmp)
-        os.replace(tmp, path)
+        files.write_atomic(path, write)
         return True
     except OSError:
         return False

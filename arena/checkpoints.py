@@ -8,13 +8,12 @@ SQLite store (``leaderboard.db`` → ``leaderboard.weights/``); for other stores
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from arena.errors import ArenaError
+from arena.files import file_digest, write_atomic
 
 #: Set by `arena run --keep-weights` for the workers it starts (an environment variable reaches
 #: every executor's workers, local, Slurm or Ray, without a new argument in each).
@@ -41,27 +40,21 @@ def path_for(folder: str | Path, key: str) -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_digest(path, "sha256")
 
 
 def save(state_dict: dict[str, Any], path: Path) -> str:
     """Write the weights atomically (temporary file, then rename); returns the file's sha256."""
     import torch
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
-    os.close(fd)
-    try:
+    digest = ""
+
+    def write(tmp: Path) -> None:
+        nonlocal digest
         torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, tmp)
-        digest = sha256_of(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        digest = sha256_of(tmp)
+
+    write_atomic(path, write)
     return digest
 
 

@@ -8,15 +8,15 @@ fails with one line naming the files and the folder to put them in.
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
+import shutil
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from arena.errors import ArenaError
+from arena.files import file_digest, write_atomic
 
 TIMEOUT_S = 10
 
@@ -78,11 +78,7 @@ def checksum_ok(path: Path, f: DataFile) -> bool:
         if expected is None:
             _verified[memo] = True
         else:
-            h = hashlib.new(algo)
-            with open(path, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-            _verified[memo] = h.hexdigest() == expected
+            _verified[memo] = file_digest(path, algo) == expected
     return _verified[memo]
 
 
@@ -102,37 +98,29 @@ def offline() -> bool:
     return os.environ.get("ARENA_OFFLINE", "") not in ("", "0", "false")
 
 
+# By hand (urllib), not pooch: one GET plus the checksum taken anyway; pooch would add a dependency and a cache layout.
 def download(dataset: Dataset, f: DataFile) -> Path:
     """Fetch one file from its official source into the cache, verified, atomically."""
-    target_dir = cache_dir() / dataset.name
-    target_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target_dir, prefix=f".{f.name}.", suffix=".part")
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
+    final = cache_dir() / dataset.name / f.name
+
+    def fetch(tmp: Path) -> None:
         req = urllib.request.Request(f.url, headers={"User-Agent": "rnn-arena"})
-        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp, open(tmp_path, "wb") as out:
-            for block in iter(lambda: resp.read(1 << 20), b""):
-                out.write(block)
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp, open(tmp, "wb") as out:
+            shutil.copyfileobj(resp, out, 1 << 20)
         if f.archive_member:
             import tarfile
 
-            with tarfile.open(tmp_path) as tar:
+            with tarfile.open(tmp) as tar:
                 member = tar.extractfile(f.archive_member)
                 if member is None:
                     raise DataMissingError(f"{f.url} has no {f.archive_member}")
-                payload = tmp_path.with_suffix(".member")
-                payload.write_bytes(member.read())
-            tmp_path.unlink()
-            tmp_path = payload
-        if not checksum_ok(tmp_path, f):
+                payload = member.read()
+            tmp.write_bytes(payload)
+        if not checksum_ok(tmp, f):
             raise DataMissingError(f"downloaded {f.name} from {f.url} but its checksum does not match")
-        final = target_dir / f.name
-        os.replace(tmp_path, final)
-        return final
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+
+    write_atomic(final, fetch)
+    return final
 
 
 def require(dataset_name: str, names: list[str] | None = None) -> dict[str, Path]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 import traceback
 from pathlib import Path
 from typing import Any
+
+from arena.files import write_atomic
 
 RESULT_SUFFIX = ".result.json"
 
@@ -80,16 +81,9 @@ def chance_of(task_cls: Any, params: dict[str, Any]) -> dict[str, float]:
 
 def write_result(record: dict[str, Any], outbox: str | Path) -> Path:
     """Write a result record atomically: readers never see a half-written file."""
-    outbox = Path(outbox)
-    outbox.mkdir(parents=True, exist_ok=True)
-    name = record["key"].replace(":", "_") + RESULT_SUFFIX
-    fd, tmp = tempfile.mkstemp(dir=outbox, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(record, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    final = outbox / name
-    os.replace(tmp, final)
+    final = Path(outbox) / (record["key"].replace(":", "_") + RESULT_SUFFIX)
+    text = json.dumps(record)
+    write_atomic(final, lambda tmp: tmp.write_text(text, encoding="utf-8"), durable=True)
     return final
 
 

@@ -46,7 +46,7 @@ def test_download_verifies_and_caches(toy_dataset, tmp_path, monkeypatch):
     assert paths["plain.bin"].read_bytes().startswith(b"hello arena")
     assert paths["inner.txt"].read_bytes() == b"inner file\n"
     assert paths["plain.bin"].parent == tmp_path / "cache" / "toy"
-    assert not list((tmp_path / "cache" / "toy").glob(".*part*"))  # no temp files left
+    assert not list((tmp_path / "cache" / "toy").glob(".*"))  # no temp files left
     monkeypatch.setenv("ARENA_OFFLINE", "1")  # now found in the cache without the network
     assert require("toy") == paths
     assert {r["dataset"]: r["status"] for r in status()}["toy"] == "verified"
