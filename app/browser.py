@@ -33,6 +33,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# By hand: selenium's WebDriverWait polls a browser, and the app's health URL must answer before one starts.
 def wait_http(url: str, timeout: float = 60.0) -> None:
     """Wait until ``url`` answers 200 (e.g. Streamlit's /_stcore/health)."""
     deadline = time.monotonic() + timeout
@@ -84,17 +85,22 @@ class Browser:
 
     def wait_for_text(self, *needles: str, timeout: float = 60.0, settle: float = 1.0) -> str:
         """Wait until every needle is in the page's text and Streamlit has stopped running."""
-        deadline = time.monotonic() + timeout
-        text = ""
-        while time.monotonic() < deadline:
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        def ready(_driver: Any) -> bool:
             text = self.text()
             running = self.script("return !!document.querySelector('[data-testid=\"stStatusWidget\"]');")
-            if all(n in text for n in needles) and not running:
-                time.sleep(settle)  # let charts finish drawing
-                return self.text()
-            time.sleep(0.3)
-        missing = [n for n in needles if n not in text]
-        raise TimeoutError(f"page text lacks {missing} after {timeout:.0f} s; it reads:\n{text[:2000]}")
+            return all(n in text for n in needles) and not running
+
+        try:
+            WebDriverWait(self.driver, timeout, poll_frequency=0.3).until(ready)
+        except TimeoutException:
+            text = self.text()
+            missing = [n for n in needles if n not in text]
+            raise TimeoutError(f"page text lacks {missing} after {timeout:.0f} s; it reads:\n{text[:2000]}") from None
+        time.sleep(settle)  # let charts finish drawing
+        return self.text()
 
     def screenshot(self, path: str | Path) -> Path:
         path = Path(path)

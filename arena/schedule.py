@@ -27,6 +27,7 @@ def factor(step: int, *, schedule: str, warmup_steps: int, min_lr_factor: float,
     return min_lr_factor + (1 - min_lr_factor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+# By hand (LambdaLR): LinearLR/CosineAnnealingLR update the rate recursively, off this exact form in its last bits.
 def scheduler(optimizer: Any, cfg: Any, total_steps: int) -> Any | None:
     """A torch LambdaLR stepping ``factor`` per optimizer step, or None when the rate is constant."""
     if cfg.schedule == "constant" and cfg.warmup_steps == 0:

@@ -75,6 +75,7 @@ class SubmititExecutor:
         for s in mine:
             progress(s, "start")
         try:
+            # By hand, not job.result(): a result is its outbox file, stored on arrival and kept if this head dies.
             while open_:
                 arrived = {rec["key"]: (path, rec) for path, rec in read_results(outbox)}
                 for key in list(open_):

@@ -102,6 +102,7 @@ class Store:
         a run that another process finished or is running is never trained or replaced twice.
         """
         r = schema.runs.c
+        # The lock is this transaction, not a file lock (filelock): it must hold on any SQL server, across machines.
         try:
             with self._begin() as conn:
                 row = conn.execute(select(r.status, r.owner).where(r.key == spec.key)).first()
