@@ -83,6 +83,13 @@ on the CPU presets; ``"reference"`` K=6, S=256, Dm=128 (scripts/train_individual
 6.77M model; at hidden 640 the cell holds exactly its Mamba 2,633,600 + projection 410,240 +
 MoM-GRU 3,271,783 parameters). Both: router 32, d_state 16, d_conv 4, expand 2, d_model = H
 (``d_model=0``). ``num_memories``/``memory_size``/``memory_dim`` > 0 override the size preset.
+Against the reference's two configurations: its ``MARUConfig`` defaults (d_model = hidden = 256)
+have K=4, S=128, Dm=64, a memory of 32,768 numbers per sequence, and its training script's 6.77M
+model K=6, S=256, Dm=128, 196,608 numbers; ``small`` keeps K=4 banks and holds 1/8 and 1/48 of
+those. Every run on the shipped board uses ``small``; ``size="reference"`` (or the three
+overrides, e.g. ``--set cell.memory_size=128 --set cell.memory_dim=64`` for MARUConfig) gives the
+reference's. The reference embeds tokens with N(0, 0.02): ``--set embed_init=normal-0.02``
+(the host's default is torch's N(0, 1)).
 
 Reference differences and bugs:
 
