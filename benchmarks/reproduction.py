@@ -310,11 +310,13 @@ def claim_settings(claim: Claim, settings: list[Any], wheres: Any) -> tuple[list
     return out, waiting
 
 
-def scale_verdict(tested: list[dict[str, Any]], waiting: list[dict[str, Any]]) -> str:
+def scale_verdict(tested: list[dict[str, Any]], waiting: list[dict[str, Any]], untestable: bool = False) -> str:
     """The verdicts at one scale (the reference's, or arena's smaller presets), setting by
-    setting; settings with nothing to test yet say so."""
+    setting; settings with nothing to test yet say so, or that they cannot be run here
+    (``untestable``: the claim states why)."""
     parts = [f"{st['verdict']} ({st['where']})" for st in tested]
-    parts += [f"not run yet ({w['where']})" for w in waiting]
+    parts += [f"{'not testable here' if untestable and not w['cost'] else 'not run yet'} ({w['where']})"
+              for w in waiting]
     return ", ".join(parts) if parts else "—"
 
 
@@ -379,7 +381,8 @@ def evaluate(db: str) -> dict[str, Any]:
         reference = [st for st in bare if st["reference"]]
         smaller = [st for st in bare if not st["reference"]]
         entry["verdict"] = claim_verdict({"settings": bare})
-        entry["reference_verdict"] = scale_verdict(reference, [w for w in entry["not_run"] if w["reference"]])
+        entry["reference_verdict"] = scale_verdict(reference, [w for w in entry["not_run"] if w["reference"]],
+                                                   untestable=bool(claim.untested))
         entry["standard_verdict"] = scale_verdict(smaller, [w for w in entry["not_run"] if not w["reference"]])
         entry["against_standard"] = reference_change(reference, smaller)
         entry["matched"] = matched_change(bare, matched) if matched_wheres(claim) else "—"

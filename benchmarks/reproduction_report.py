@@ -54,11 +54,12 @@ def duration(seconds: float | None) -> str:
     return f"{seconds:,.0f} s" if seconds < 600 else f"{seconds / 60:,.0f} min"
 
 
-def cost_lines(entry: dict[str, Any]) -> list[str]:
+def cost_lines(entry: dict[str, Any], untestable: bool = False) -> list[str]:
     """What each reference-scale setting costs here, from the stored runs' wall times, and what
-    is still to run."""
+    is still to run (nothing to say of a setting that cannot run here: ``untestable``)."""
     rows = [(st["where"], st.get("cost", {})) for st in entry.get("settings", []) if st.get("reference")]
-    rows += [(w["where"], w["cost"]) for w in entry.get("not_run", []) if w["reference"]]
+    rows += [(w["where"], w["cost"]) for w in entry.get("not_run", [])
+             if w["reference"] and not (untestable and not w["cost"])]
     lines = []
     for where, cost in rows:
         if not cost:
@@ -102,8 +103,8 @@ def render(result: dict[str, Any], intro: str) -> str:
             out.append(f"- **Settings:** {c.notes}")
         if c.untested:
             out.append(f"- **Not run here:** {c.untested}")
-        out += cost_lines(entry)
-        if entry.get("against_standard"):
+        out += cost_lines(entry, untestable=bool(c.untested))
+        if entry.get("against_standard") and not (c.untested and entry.get("reference_verdict", "").startswith("not testable")):
             out.append(f"- **The reference's scale against the smaller preset:** {entry['against_standard']}.")
         out.append("")
         if not entry["settings"]:
