@@ -209,7 +209,10 @@ def verdict(checks: list[dict[str, Any]]) -> str:
     head = checks[0]
     h = head["holds"]
     if h.startswith("pending"):
-        return f"pending ({head['n']} of {MIN_SEEDS} seeds)"
+        lean = ""
+        if head.get("op") == ">" and head.get("mean_diff"):
+            lean = f"; {head['a'] if leans_claimed_way(head) else head['b']} ahead so far"
+        return f"pending ({head['n']} of {MIN_SEEDS} seeds{lean})"
     waiting = sum(c["holds"].startswith("pending") for c in checks)
     if h == "yes":
         if any(c["holds"] not in ("yes",) and not c["holds"].startswith("pending") for c in checks):

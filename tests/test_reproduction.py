@@ -221,7 +221,9 @@ def test_pairs_below_five_seeds_are_pending_and_left_out_of_the_family():
     assert with_pending[1]["holds"] == "pending (1/5 seeds)" and with_pending[1]["p_holm"] is None
     assert rep.verdict(with_pending) == "headline reproduced, 1 assertion pending"
     head_pending = rep.adjust_family([rep.compare_pair("aru > gru", {0: 0.9, 1: 0.8}, {0: 0.1, 1: 0.2})])
-    assert rep.verdict(head_pending) == "pending (2 of 5 seeds)"
+    assert rep.verdict(head_pending) == "pending (2 of 5 seeds; aru ahead so far)"
+    behind = rep.adjust_family([rep.compare_pair("aru > gru", {0: 0.1}, {0: 0.9})])
+    assert rep.verdict(behind) == "pending (1 of 5 seeds; gru ahead so far)"
 
 
 def test_the_reference_scale_is_compared_with_the_smaller_preset():
