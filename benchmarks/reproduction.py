@@ -313,6 +313,17 @@ def claim_settings(claim: Claim, settings: list[Any], wheres: Any) -> tuple[list
     return out, waiting
 
 
+def coverage(checks: list[dict[str, Any]], claim: Claim) -> str:
+    """A note when a setting tests only some of the claim's assertions (the other cells were not
+    run there): its verdict is then about those alone."""
+    if len(checks) >= len(claim.assertions):
+        return ""
+    first = parse(claim.assertions[0])
+    head = "" if any((parse(c["assertion"])[0].split("[")[0], parse(c["assertion"])[2].split("[")[0])
+                     == (first[0], first[2]) for c in checks) else ", not the headline"
+    return f" [{len(checks)} of {len(claim.assertions)} assertions testable{head}]"
+
+
 def scale_verdict(tested: list[dict[str, Any]], waiting: list[dict[str, Any]], untestable: bool = False) -> str:
     """The verdicts at one scale (the reference's, or arena's smaller presets), setting by
     setting; settings with nothing to test yet say so, or that they cannot be run here
@@ -380,7 +391,7 @@ def evaluate(db: str) -> dict[str, Any]:
             n_tests += sum(not c["holds"].startswith("pending") for c in checks)
             n_equiv += sum(c["op"] == "~" and not c["holds"].startswith("pending") for c in checks)
         for st in entry["settings"]:
-            st["verdict"] = verdict(st["checks"])
+            st["verdict"] = verdict(st["checks"]) + coverage(st["checks"], claim)
         reference = [st for st in bare if st["reference"]]
         smaller = [st for st in bare if not st["reference"]]
         entry["verdict"] = claim_verdict({"settings": bare})

@@ -251,3 +251,13 @@ def test_the_cost_of_the_reference_scale_comes_from_the_stored_runs():
                                "not_run": [{"where": "`copy` `aru`", "reference": True, "cost": {}}]})
     assert "aru 120 s (5 of 5 seeds stored)" in lines[1] and "not measured" in lines[1]
     assert "not run yet" in lines[2]
+
+
+def test_a_setting_that_tests_some_assertions_says_so():
+    rep = load()
+    claim = next(c for c in rep.CLAIMS if c.id == "mogru-selective-copy")  # mogru > momgru first
+    only_gru = [{"assertion": "mogru ~ gru"}]
+    assert rep.coverage(only_gru, claim) == " [1 of 3 assertions testable, not the headline]"
+    with_head = [{"assertion": "mogru > momgru"}, {"assertion": "mogru ~ gru"}]
+    assert rep.coverage(with_head, claim) == " [2 of 3 assertions testable]"
+    assert rep.coverage(with_head + [{"assertion": "mogru ~ lstm"}], claim) == ""
