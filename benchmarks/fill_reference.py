@@ -21,8 +21,6 @@ import math
 import sys
 from pathlib import Path
 
-from sqlalchemy import bindparam
-
 ARU_INIT = ("--set", "cell.init=aru")  # the ARU repository's own GRU/LSTM/RNN (aru/baselines.py)
 
 #: (cells, task, preset, extra arguments) of each claim's headline pair.
@@ -61,7 +59,7 @@ EXTRA: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 def measured_cost(db: str, cells: str, task: str, preset: str) -> float:
     """Seconds the stored runs of these cells on this task and preset took, on average per run
     (infinity when none is stored: unmeasured settings go last)."""
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import bindparam, create_engine, text
 
     if not db.startswith("sqlite:///") or not Path(db.removeprefix("sqlite:///")).exists():
         return math.inf

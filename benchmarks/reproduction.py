@@ -252,14 +252,15 @@ def check_setting(s: Any, assertions: tuple[str, ...] | list[str], variants: Any
     reference's variant where the setting stores it (``variants``)."""
     scored = {c: s.scored(c) for c in s.runs}
     checks = []
-    for text in (resolve(s, t, variants) for t in assertions):
+    for claimed in assertions:
+        text = resolve(s, claimed, variants)
         a, _, b = parse(text)
         if a not in scored or b not in scored:
             continue
         ch = compare_pair(text, scored[a]["by_seed"], scored[b]["by_seed"], scored=scored[a]["scored"],
                           higher_is_better=s.higher, a_failed=failed_seeds(s, a), b_failed=failed_seeds(s, b))
         if ch is not None:
-            checks.append(ch)
+            checks.append({**ch, "claimed": claimed})  # the claim's wording, before the variants
     return checks
 
 
@@ -282,16 +283,16 @@ def claim_cells(claim: Claim) -> tuple[str, ...]:
                                for c in pair))
 
 
-def run_cost(s: Any, cells: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """Per stored cell of the claim: its runs on the setting (results and seeds) and the median
-    wall time of one run as stored (``duration_s``)."""
+def run_cost(s: Any, cells: tuple[str, ...], statuses: tuple[str, ...] = stats.RESULT_STATUSES) -> dict[str, dict[str, Any]]:
+    """Per stored cell: its runs on the setting with one of ``statuses`` (how many, their seeds),
+    the median wall time of one run and their total, as stored (``duration_s``)."""
     out = {}
     for c in cells:
-        runs = [r for r in s.runs.get(c, []) if r["status"] in stats.RESULT_STATUSES]
+        runs = [r for r in s.runs.get(c, []) if r["status"] in statuses]
         if runs:
             times = [float(r["duration_s"]) for r in runs if r.get("duration_s")]
             out[c] = {"runs": len(runs), "seeds": sorted(r["seed"] for r in runs),
-                      "median_s": statistics.median(times) if times else None}
+                      "median_s": statistics.median(times) if times else None, "total_s": sum(times)}
     return out
 
 
@@ -318,9 +319,7 @@ def coverage(checks: list[dict[str, Any]], claim: Claim) -> str:
     run there): its verdict is then about those alone."""
     if len(checks) >= len(claim.assertions):
         return ""
-    first = parse(claim.assertions[0])
-    head = "" if any((parse(c["assertion"])[0].split("[")[0], parse(c["assertion"])[2].split("[")[0])
-                     == (first[0], first[2]) for c in checks) else ", not the headline"
+    head = "" if any(c["claimed"] == claim.assertions[0] for c in checks) else ", not the headline"
     return f" [{len(checks)} of {len(claim.assertions)} assertions testable{head}]"
 
 
@@ -383,7 +382,8 @@ def evaluate(db: str) -> dict[str, Any]:
         entry: dict[str, Any] = {"id": claim.id}
         # The claim as published (bare track), then at matched capacity: two Holm families.
         bare, entry["not_run"] = claim_settings(claim, settings, claim.where)
-        matched, _ = claim_settings(claim, settings, matched_wheres(claim))
+        at_board = matched_wheres(claim)
+        matched, _ = claim_settings(claim, settings, at_board)
         entry["settings"] = bare + matched
         for family in (bare, matched):
             checks = [c for st in family for c in st["checks"]]
@@ -399,7 +399,7 @@ def evaluate(db: str) -> dict[str, Any]:
                                                    untestable=bool(claim.untested))
         entry["standard_verdict"] = scale_verdict(smaller, [w for w in entry["not_run"] if not w["reference"]])
         entry["against_standard"] = reference_change(reference, smaller)
-        entry["matched"] = matched_change(bare, matched) if matched_wheres(claim) else "—"
+        entry["matched"] = matched_change(bare, matched) if at_board else "—"
         report.append(entry)
     import carried_state
 

@@ -67,10 +67,9 @@ def progress(db: str) -> dict[str, dict[str, dict]]:
 def reference_progress(db: str) -> list[dict]:
     """Per reference setting (bare track) and cell as the board names it: seeds finished, the
     median wall time of one run and the worker time, in the order of REFERENCE."""
-    import statistics
-
     from arena.leaderboard import load_settings
     from arena.store import open_store
+    from reproduction import run_cost
 
     store = open_store(db, write=False)
     try:
@@ -79,14 +78,10 @@ def reference_progress(db: str) -> list[dict]:
         store.close()
     rows = []
     for s in sorted(settings, key=lambda s: REFERENCE.index((s.task, s.preset))):
-        for cell, runs in s.runs.items():
-            done = [r for r in runs if r["status"] in FINISHED and r["seed"] in SEEDS]
-            times = [r["duration_s"] for r in done if r["duration_s"]]
-            if done:
-                rows.append({"setting": f"{s.task} `{s.preset}`" + (f" {s.label}" if s.label else ""),
-                             "cell": cell, "seeds": len({r["seed"] for r in done}),
-                             "median_s": statistics.median(times) if times else None,
-                             "worker_s": sum(times)})
+        for cell, c in run_cost(s, tuple(s.runs), FINISHED).items():
+            rows.append({"setting": f"{s.task} `{s.preset}`" + (f" {s.label}" if s.label else ""),
+                         "cell": cell, "seeds": len(set(c["seeds"]) & SEEDS), "median_s": c["median_s"],
+                         "worker_s": c["total_s"]})
     return rows
 
 

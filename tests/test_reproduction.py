@@ -243,7 +243,7 @@ def test_the_cost_of_the_reference_scale_comes_from_the_stored_runs():
     for k, r in enumerate(s.runs["aru"]):
         r["duration_s"] = 100.0 + 10 * k
     cost = rep.run_cost(s, ("aru", "gru", "mogru"))
-    assert cost["aru"] == {"runs": 5, "seeds": SEEDS, "median_s": 120.0}
+    assert cost["aru"] == {"runs": 5, "seeds": SEEDS, "median_s": 120.0, "total_s": 600.0}
     assert "gru" not in cost and cost["mogru"]["median_s"] is None  # diverged runs without a stored time
     import reproduction_report as report
 
@@ -256,8 +256,8 @@ def test_the_cost_of_the_reference_scale_comes_from_the_stored_runs():
 def test_a_setting_that_tests_some_assertions_says_so():
     rep = load()
     claim = next(c for c in rep.CLAIMS if c.id == "mogru-selective-copy")  # mogru > momgru first
-    only_gru = [{"assertion": "mogru ~ gru"}]
+    only_gru = [{"claimed": "mogru ~ gru"}]
     assert rep.coverage(only_gru, claim) == " [1 of 3 assertions testable, not the headline]"
-    with_head = [{"assertion": "mogru > momgru"}, {"assertion": "mogru ~ gru"}]
+    with_head = [{"claimed": "mogru > momgru"}, {"claimed": "mogru ~ gru"}]
     assert rep.coverage(with_head, claim) == " [2 of 3 assertions testable]"
-    assert rep.coverage(with_head + [{"assertion": "mogru ~ lstm"}], claim) == ""
+    assert rep.coverage(with_head + [{"claimed": "mogru ~ lstm"}], claim) == ""
