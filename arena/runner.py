@@ -108,6 +108,14 @@ def execute(host: PluginHost, store: Store, todo: list[RunSpec], report: GridRep
         ex.run(todo, device=device_name, claim=claim, finish=finish, progress=on_progress)
     except KeyboardInterrupt:
         report.interrupted = True
+    if report.interrupted:
+        # Outside the except block: a signal that cut a store transaction off after its BEGIN
+        # leaves that connection (and SQLite's write lock) referenced by the traceback's frames
+        # until the exception is gone; collecting them rolls it back, or the writes below would
+        # wait on this process's own lock until the busy timeout.
+        import gc
+
+        gc.collect()
         # The executors mark the run they were training; a signal that lands in the few lines
         # between a claim and that guard (progress output, a store write) would leave it
         # ``running`` under this live process, so every run this process still holds is marked.

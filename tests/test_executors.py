@@ -187,3 +187,39 @@ def test_ctrl_c_between_claim_and_guard_marks_the_run_interrupted(db_url):
         store.close()
     assert report.interrupted
     assert statuses == {specs[0].key: ("interrupted", None)}  # the unclaimed run was never written
+
+
+class _InterruptedInsideATransaction:
+    """Claims a run, then the signal lands inside a store write: its BEGIN ran (SQLite's write
+    lock is held) but its ``with`` never took hold, so nothing rolls it back on the way out."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def run(self, specs, *, device, claim, finish, progress):
+        assert claim(specs[0])
+        txn = self.store.engine.begin()
+        txn.__enter__()  # noqa: F841 - held by this frame, as a cut-off transaction is
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_inside_a_store_write_still_marks_the_run_interrupted(db_url):
+    from arena.host import get_host
+    from arena.plan import parse_overrides, plan_runs
+    from arena.runner import GridReport, execute
+    from arena.store import open_store
+
+    host = get_host()
+    specs = plan_runs(host.cells, host.tasks, ["gru"], ["adding"], [0, 1], "smoke", parse_overrides([]))
+    store = open_store(db_url, write=True)
+    try:
+        start = time.monotonic()
+        report = execute(host, store, specs, GridReport(planned=specs), device_name="cpu",
+                         executor=_InterruptedInsideATransaction(store))
+        took = time.monotonic() - start
+        statuses = store.statuses(s.key for s in specs)
+    finally:
+        store.close()
+    assert report.interrupted
+    assert statuses == {specs[0].key: ("interrupted", None)}
+    assert took < 10, f"marking waited {took:.0f} s on the process's own write lock"
