@@ -152,3 +152,30 @@ def test_migrations_apply_once_on_both_databases(any_db):
 def test_unreachable_postgres_is_one_clear_error():
     with pytest.raises(StoreError, match="cannot use the database postgresql"):
         open_store("postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_a_claim_committed_between_the_check_and_the_write_stays_with_its_owner(postgres):
+    """PostgreSQL runs at READ COMMITTED: another process that commits its claim right after
+    this claim's check must keep the run (a DELETE there once removed it and both trained it)."""
+    import arena.store as store_module
+    from sqlalchemy import event
+
+    url = postgres.create_database(f"arena_claim_race_{os.getpid()}")
+    ours, theirs, s = open_store(url), open_store(url), spec()
+    fired = []
+
+    def other_process_claims(conn, cursor, statement, *args):
+        if fired or not statement.lstrip().upper().startswith("SELECT") or "runs.key" not in statement:
+            return
+        fired.append(statement)
+        real = store_module.owner_id
+        store_module.owner_id = lambda: "elsewhere:1"  # another machine: assumed alive
+        try:
+            assert start(theirs, s) is True
+        finally:
+            store_module.owner_id = real
+
+    event.listen(ours.engine, "after_cursor_execute", other_process_claims)
+    assert start(ours, s) is False and fired
+    (row,) = ours.runs(keys=[s.key])
+    assert row["status"] == "running" and row["owner"] == "elsewhere:1"

@@ -98,14 +98,16 @@ class Store:
         """Claim the run for this process and record it as running; False if it is not ours to run.
 
         Several `arena run` processes may share a store: the check and the claim happen in one
-        write transaction (BEGIN IMMEDIATE on SQLite, a primary-key race on other databases), so
+        write transaction (BEGIN IMMEDIATE on SQLite; a locked row or a primary-key race elsewhere), so
         a run that another process finished or is running is never trained or replaced twice.
         """
         r = schema.runs.c
         # The lock is this transaction, not a file lock (filelock): it must hold on any SQL server, across machines.
         try:
             with self._begin() as conn:
-                row = conn.execute(select(r.status, r.owner).where(r.key == spec.key)).first()
+                # FOR UPDATE: on a server at READ COMMITTED a bare DELETE would also remove a row
+                # another process committed after our SELECT, and both would train the run.
+                row = conn.execute(select(r.status, r.owner).where(r.key == spec.key).with_for_update()).first()
                 if row is not None and row.owner != owner_id():
                     if row.status in FINISHED_STATUSES and not force:
                         return False
@@ -113,7 +115,8 @@ class Store:
                         return False
                     if row.status == "running" and owner_alive(row.owner):
                         return False
-                self._delete(conn, spec.key)
+                if row is not None:  # none: the insert's primary key settles a race
+                    self._delete(conn, spec.key)
                 conn.execute(schema.runs.insert().values(
                     key=spec.key, cell=spec.cell, task=spec.task, preset=spec.preset, seed=spec.seed,
                     cell_dist=spec.cell_dist, task_dist=spec.task_dist,
