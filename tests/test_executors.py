@@ -170,7 +170,9 @@ class _InterruptedAfterClaim:
         raise KeyboardInterrupt
 
 
-def test_ctrl_c_between_claim_and_guard_marks_the_run_interrupted(db_url):
+def _interrupted_grid(db_url, make_executor):
+    """Two smoke runs through ``execute`` with an executor that Ctrl-C hits; returns the specs,
+    the report, the stored statuses and how long ``execute`` took."""
     from arena.host import get_host
     from arena.plan import parse_overrides, plan_runs
     from arena.runner import GridReport, execute
@@ -180,11 +182,18 @@ def test_ctrl_c_between_claim_and_guard_marks_the_run_interrupted(db_url):
     specs = plan_runs(host.cells, host.tasks, ["gru"], ["adding"], [0, 1], "smoke", parse_overrides([]))
     store = open_store(db_url, write=True)
     try:
+        start = time.monotonic()
         report = execute(host, store, specs, GridReport(planned=specs), device_name="cpu",
-                         executor=_InterruptedAfterClaim())
+                         executor=make_executor(store))
+        took = time.monotonic() - start
         statuses = store.statuses(s.key for s in specs)
     finally:
         store.close()
+    return specs, report, statuses, took
+
+
+def test_ctrl_c_between_claim_and_guard_marks_the_run_interrupted(db_url):
+    specs, report, statuses, _ = _interrupted_grid(db_url, lambda store: _InterruptedAfterClaim())
     assert report.interrupted
     assert statuses == {specs[0].key: ("interrupted", None)}  # the unclaimed run was never written
 
@@ -204,22 +213,7 @@ class _InterruptedInsideATransaction:
 
 
 def test_ctrl_c_inside_a_store_write_still_marks_the_run_interrupted(db_url):
-    from arena.host import get_host
-    from arena.plan import parse_overrides, plan_runs
-    from arena.runner import GridReport, execute
-    from arena.store import open_store
-
-    host = get_host()
-    specs = plan_runs(host.cells, host.tasks, ["gru"], ["adding"], [0, 1], "smoke", parse_overrides([]))
-    store = open_store(db_url, write=True)
-    try:
-        start = time.monotonic()
-        report = execute(host, store, specs, GridReport(planned=specs), device_name="cpu",
-                         executor=_InterruptedInsideATransaction(store))
-        took = time.monotonic() - start
-        statuses = store.statuses(s.key for s in specs)
-    finally:
-        store.close()
+    specs, report, statuses, took = _interrupted_grid(db_url, _InterruptedInsideATransaction)
     assert report.interrupted
     assert statuses == {specs[0].key: ("interrupted", None)}
     assert took < 10, f"marking waited {took:.0f} s on the process's own write lock"
