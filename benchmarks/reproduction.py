@@ -319,8 +319,16 @@ def coverage(checks: list[dict[str, Any]], claim: Claim) -> str:
     run there): its verdict is then about those alone."""
     if len(checks) >= len(claim.assertions):
         return ""
-    head = "" if any(c["claimed"] == claim.assertions[0] for c in checks) else ", not the headline"
-    return f" [{len(checks)} of {len(claim.assertions)} assertions testable{head}]"
+    return f" [{len(checks)} of {len(claim.assertions)} assertions testable]"
+
+
+def setting_verdict(checks: list[dict[str, Any]], claim: Claim) -> str:
+    """The setting's verdict. Without the headline's cells it gives no verdict on the claim, only
+    what each tested assertion showed: a side assertion must not pass for the claim's fate."""
+    if any(c["claimed"] == claim.assertions[0] for c in checks):
+        return verdict(checks) + coverage(checks, claim)
+    shown = "; ".join(f"`{c['assertion']}`: {c['holds']}" for c in checks)
+    return f"headline not run yet ({shown}){coverage(checks, claim)}"
 
 
 def scale_verdict(tested: list[dict[str, Any]], waiting: list[dict[str, Any]], untestable: bool = False) -> str:
@@ -335,7 +343,7 @@ def scale_verdict(tested: list[dict[str, Any]], waiting: list[dict[str, Any]], u
 
 def reference_change(reference: list[dict[str, Any]], smaller: list[dict[str, Any]]) -> str:
     """Whether the verdict at the reference's scale differs from the one at arena's smaller preset."""
-    done = [st for st in reference if not st["verdict"].startswith("pending")]
+    done = [st for st in reference if not st["verdict"].startswith(("pending", "headline not run"))]
     if not done or not smaller:
         return ("no verdict at the reference's scale yet" if smaller else
                 "the claim has no smaller setting here" if done else "—")
@@ -391,7 +399,7 @@ def evaluate(db: str) -> dict[str, Any]:
             n_tests += sum(not c["holds"].startswith("pending") for c in checks)
             n_equiv += sum(c["op"] == "~" and not c["holds"].startswith("pending") for c in checks)
         for st in entry["settings"]:
-            st["verdict"] = verdict(st["checks"]) + coverage(st["checks"], claim)
+            st["verdict"] = setting_verdict(st["checks"], claim)
         reference = [st for st in bare if st["reference"]]
         smaller = [st for st in bare if not st["reference"]]
         entry["verdict"] = claim_verdict({"settings": bare})

@@ -257,7 +257,25 @@ def test_a_setting_that_tests_some_assertions_says_so():
     rep = load()
     claim = next(c for c in rep.CLAIMS if c.id == "mogru-selective-copy")  # mogru > momgru first
     only_gru = [{"claimed": "mogru ~ gru"}]
-    assert rep.coverage(only_gru, claim) == " [1 of 3 assertions testable, not the headline]"
+    assert rep.coverage(only_gru, claim) == " [1 of 3 assertions testable]"
     with_head = [{"claimed": "mogru > momgru"}, {"claimed": "mogru ~ gru"}]
     assert rep.coverage(with_head, claim) == " [2 of 3 assertions testable]"
     assert rep.coverage(with_head + [{"claimed": "mogru ~ lstm"}], claim) == ""
+
+
+def test_a_setting_without_the_headline_gives_no_verdict_on_the_claim():
+    """A side assertion that holds (or fails) must not read as the claim reproduced (or not)."""
+    rep = load()
+    claim = next(c for c in rep.CLAIMS if c.id == "aru-adding")  # aru > lstm first; gru ~ aru last
+    side = rep.adjust_family([rep.compare_pair("gru ~ aru", dict(zip(SEEDS, [2.2, 2.1, 2.3, 2.2, 2.25])),
+                                               dict(zip(SEEDS, [1.7, 1.6, 1.75, 1.65, 1.7])))])
+    side[0]["claimed"] = "gru ~ aru"
+    assert side[0]["holds"] == "differs" and rep.verdict(side) == "not reproduced (differs)"
+    assert rep.setting_verdict(side, claim) == \
+        "headline not run yet (`gru ~ aru`: differs) [1 of 4 assertions testable]"
+    ref = [{"verdict": rep.setting_verdict(side, claim), "where": "`adding` `aru`"}]
+    assert rep.reference_change(ref, [{"verdict": "partly reproduced"}]) == "no verdict at the reference's scale yet"
+    head = rep.adjust_family([rep.compare_pair("aru > lstm", dict(zip(SEEDS, [2.0, 1.9, 2.1, 2.0, 1.95])),
+                                               dict(zip(SEEDS, [0.0, 0.1, -0.05, 0.02, 0.0])))])
+    head[0]["claimed"] = "aru > lstm"
+    assert rep.setting_verdict(head + side, claim) == "partly reproduced [2 of 4 assertions testable]"
