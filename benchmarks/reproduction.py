@@ -322,13 +322,16 @@ def coverage(checks: list[dict[str, Any]], claim: Claim) -> str:
     return f" [{len(checks)} of {len(claim.assertions)} assertions testable]"
 
 
+NO_HEADLINE = "headline not run yet"  # a setting's verdict prefix when the headline's cells are missing
+
+
 def setting_verdict(checks: list[dict[str, Any]], claim: Claim) -> str:
     """The setting's verdict. Without the headline's cells it gives no verdict on the claim, only
     what each tested assertion showed: a side assertion must not pass for the claim's fate."""
     if any(c["claimed"] == claim.assertions[0] for c in checks):
         return verdict(checks) + coverage(checks, claim)
     shown = "; ".join(f"`{c['assertion']}`: {c['holds']}" for c in checks)
-    return f"headline not run yet ({shown}){coverage(checks, claim)}"
+    return f"{NO_HEADLINE} ({shown}){coverage(checks, claim)}"
 
 
 def scale_verdict(tested: list[dict[str, Any]], waiting: list[dict[str, Any]], untestable: bool = False) -> str:
@@ -343,7 +346,7 @@ def scale_verdict(tested: list[dict[str, Any]], waiting: list[dict[str, Any]], u
 
 def reference_change(reference: list[dict[str, Any]], smaller: list[dict[str, Any]]) -> str:
     """Whether the verdict at the reference's scale differs from the one at arena's smaller preset."""
-    done = [st for st in reference if not st["verdict"].startswith(("pending", "headline not run"))]
+    done = [st for st in reference if not st["verdict"].startswith(("pending", NO_HEADLINE))]
     if not done or not smaller:
         return ("no verdict at the reference's scale yet" if smaller else
                 "the claim has no smaller setting here" if done else "—")
