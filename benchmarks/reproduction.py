@@ -296,6 +296,13 @@ def run_cost(s: Any, cells: tuple[str, ...], statuses: tuple[str, ...] = stats.R
     return out
 
 
+def unrun_cells(claim: Claim, cost: dict[str, Any]) -> list[str]:
+    """The claim's cells with no stored run on a setting (neither the cell nor the reference's
+    variant of it), named as the reference scale runs them (the variant where there is one)."""
+    variants = dict(claim.variants)
+    return [variants.get(c, c) for c in claim.cells if c not in cost and variants.get(c, c) not in cost]
+
+
 def claim_settings(claim: Claim, settings: list[Any], wheres: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The claim's testable stored settings among ``wheres``, with their (unadjusted) checks and
     costs; and the settings not testable yet (not stored, or without a pair), with what is stored."""
@@ -307,10 +314,11 @@ def claim_settings(claim: Claim, settings: list[Any], wheres: Any) -> tuple[list
         if checks:
             entry = setting_entry(where.label(), s, claim_cells(claim), checks)
             entry.update(base=dataclasses.replace(where, track="bare").label(), reference=where.reference,
-                         cost=cost)
+                         cost=cost, unrun=unrun_cells(claim, cost))
             out.append(entry)
         else:
-            waiting.append({"where": where.label(), "reference": where.reference, "cost": cost})
+            waiting.append({"where": where.label(), "reference": where.reference, "cost": cost,
+                            "unrun": unrun_cells(claim, cost)})
     return out, waiting
 
 

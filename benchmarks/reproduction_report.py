@@ -57,16 +57,18 @@ def duration(seconds: float | None) -> str:
 def cost_lines(entry: dict[str, Any], untestable: bool = False) -> list[str]:
     """What each reference-scale setting costs here, from the stored runs' wall times, and what
     is still to run (nothing to say of a setting that cannot run here: ``untestable``)."""
-    rows = [(st["where"], st.get("cost", {})) for st in entry.get("settings", []) if st.get("reference")]
-    rows += [(w["where"], w["cost"]) for w in entry.get("not_run", [])
-             if w["reference"] and not (untestable and not w["cost"])]
+    rows = [st for st in entry.get("settings", []) if st.get("reference")]
+    rows += [w for w in entry.get("not_run", []) if w["reference"] and not (untestable and not w["cost"])]
     lines = []
-    for where, cost in rows:
+    for st in rows:
+        cost = st.get("cost", {})
         if not cost:
-            lines.append(f"  - {where}: not run yet; no run of it stored, so its cost is not measured yet.")
+            lines.append(f"  - {st['where']}: not run yet; no run of it stored, so its cost is not measured yet.")
             continue
         parts = [f"{cell} {duration(c['median_s'])} ({c['runs']} of 5 seeds stored)" for cell, c in cost.items()]
-        lines.append(f"  - {where}: " + ", ".join(parts) + ".")
+        # the claim's other cells, not run here: the stored cells' times are the measured cost
+        unrun = f"; not run: {', '.join(st['unrun'])}" if st.get("unrun") else ""
+        lines.append(f"  - {st['where']}: " + ", ".join(parts) + unrun + ".")
     if not lines:
         return []
     return ["- **Cost at the reference's scale** (median wall time of one stored run; the fill runs two "

@@ -251,6 +251,17 @@ def test_the_cost_of_the_reference_scale_comes_from_the_stored_runs():
                                "not_run": [{"where": "`copy` `aru`", "reference": True, "cost": {}}]})
     assert "aru 120 s (5 of 5 seeds stored)" in lines[1] and "not measured" in lines[1]
     assert "not run yet" in lines[2]
+    lines = report.cost_lines({"settings": [{"where": "`counting` `aru`", "reference": True, "cost": cost,
+                                             "unrun": ["lstm[init=aru]"]}]})
+    assert lines[1].endswith("; not run: lstm[init=aru].")
+
+
+def test_the_claims_cells_not_run_on_a_setting_are_named_as_the_reference_runs_them():
+    rep = load()
+    claim = next(c for c in rep.CLAIMS if c.id == "aru-adding")
+    stored = {"aru": {}, "gru[init=aru]": {}}
+    assert rep.unrun_cells(claim, stored) == ["lstm[init=aru]", "rnn[init=aru]"]
+    assert rep.unrun_cells(claim, {**stored, "lstm": {}, "rnn[init=aru]": {}}) == []  # either name counts
 
 
 def test_a_setting_that_tests_some_assertions_says_so():
