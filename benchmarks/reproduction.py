@@ -311,14 +311,13 @@ def claim_settings(claim: Claim, settings: list[Any], wheres: Any) -> tuple[list
         s = find_setting(settings, where)
         checks = check_setting(s, claim.assertions, claim.variants) if s is not None else []
         cost = run_cost(s, claim_cells(claim)) if s is not None else {}
+        stored = {"reference": where.reference, "cost": cost, "unrun": unrun_cells(claim, cost)}
         if checks:
             entry = setting_entry(where.label(), s, claim_cells(claim), checks)
-            entry.update(base=dataclasses.replace(where, track="bare").label(), reference=where.reference,
-                         cost=cost, unrun=unrun_cells(claim, cost))
+            entry.update(base=dataclasses.replace(where, track="bare").label(), **stored)
             out.append(entry)
         else:
-            waiting.append({"where": where.label(), "reference": where.reference, "cost": cost,
-                            "unrun": unrun_cells(claim, cost)})
+            waiting.append({"where": where.label(), **stored})
     return out, waiting
 
 
